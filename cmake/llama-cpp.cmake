@@ -1,0 +1,27 @@
+# llama.cpp's own CMake builds ggml-cpu, llama, llama-common and mtmd as static libraries
+# inside muse's build; its tools and tests stay out of the default build.
+set(BUILD_SHARED_LIBS     OFF CACHE BOOL "" FORCE)
+set(LLAMA_BUILD_COMMON    ON  CACHE BOOL "" FORCE)
+set(LLAMA_BUILD_MTMD      ON  CACHE BOOL "" FORCE)
+set(LLAMA_BUILD_TESTS     OFF CACHE BOOL "" FORCE)
+set(LLAMA_BUILD_TOOLS     OFF CACHE BOOL "" FORCE)
+set(LLAMA_BUILD_EXAMPLES  OFF CACHE BOOL "" FORCE)
+set(LLAMA_BUILD_SERVER    OFF CACHE BOOL "" FORCE)
+set(LLAMA_BUILD_APP       OFF CACHE BOOL "" FORCE)
+set(LLAMA_OPENSSL         OFF CACHE BOOL "" FORCE)
+set(LLAMA_SUBPROCESS      OFF CACHE BOOL "" FORCE)
+set(LLAMA_ALL_WARNINGS    OFF CACHE BOOL "" FORCE)
+set(MTMD_VIDEO            OFF CACHE BOOL "" FORCE)
+if (MUSE_PORTABLE)
+    set(GGML_NATIVE OFF CACHE BOOL "" FORCE)
+else()
+    set(GGML_NATIVE ON  CACHE BOOL "" FORCE)
+endif()
+if (MUSE_SANITIZE)
+    set(LLAMA_SANITIZE_ADDRESS   ON CACHE BOOL "" FORCE)
+    set(LLAMA_SANITIZE_UNDEFINED ON CACHE BOOL "" FORCE)
+endif()
+
+# llama.cpp puts executables in <build>/bin; muse keeps that layout.
+add_subdirectory(${MUSE_LLAMA_CPP_DIR} llama.cpp)
+set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)

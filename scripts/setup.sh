@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Idempotent set-up shared by the README's two commands:
+#   1. installs the Debian packages muse builds with (when missing),
+#   2. fetches the pinned llama.cpp source from npm and verifies it,
+#   3. configures and builds muse (and llama.cpp's static libraries) with CMake + Ninja + ccache.
+# Environment:
+#   MUSE_LLAMA_CPP_DIR   use this llama.cpp checkout instead of the pinned one
+#   MUSE_BUILD_DIR       build folder (default: build)
+#   MUSE_PORTABLE=1      build without -march=native
+#   MUSE_SANITIZE=1      also build the sanitizer (ASan+UBSan) tree in build-asan
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+# --- 1. Debian packages -------------------------------------------------------
+packages=(build-essential cmake ninja-build ccache git pkg-config nodejs npm
+          nlohmann-json3-dev libcpp-httplib-dev libsqlite3-dev libcurl4-openssl-dev
+          libsodium-dev libstb-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# node/npm may come from outside Debian (e.g. nvm); accept any working npm.
+if command -v npm >/dev/null; then
+    missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+fi
+read -ra missing <<<"${missing[*]:-}"
+if ((${#missing[@]})); then
+    log "installing Debian packages: ${missing[*]}"
+    sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# --- 2. pinned llama.cpp source -------------------------------------------------
+# shellcheck disable=SC1091
+source <(grep -E '^[a-z0-9_]+=' scripts/llama-cpp.pin)
+if [ -n "${MUSE_LLAMA_CPP_DIR:-}" ]; then
+    llama_dir=$(cd "$MUSE_LLAMA_CPP_DIR" && pwd)
+    log "using llama.cpp from MUSE_LLAMA_CPP_DIR=$llama_dir (not the pinned source)"
+else
+    deps="$root/.deps"
+    llama_dir="$deps/llama.cpp"
+    mkdir -p "$deps"
+    have=$(git -C "$llama_dir" rev-parse HEAD 2>/dev/null || true)
+    if [ "$have" != "$commit" ]; then
+        tgz="$deps/${package/@/-}.tgz"
+        if [ ! -f "$tgz" ] || ! echo "$tarball_sha256  $tgz" | sha256sum -c --status; then
+            log "fetching $package from npm"
+            (cd "$deps" && npm pack --silent "$package" >/dev/null)
+        fi
+        if ! echo "$tarball_sha256  $tgz" | sha256sum -c --status; then
+            echo "error: $tgz does not match the sha256 in scripts/llama-cpp.pin ($tarball_sha256)." >&2
+            echo "       The npm package changed or the download is corrupt; delete it and retry." >&2
+            exit 1
+        fi
+        log "unpacking llama.cpp ($commit) from the package's gitRelease.bundle"
+        rm -rf "$deps/pkg" "$llama_dir"
+        mkdir -p "$deps/pkg"
+        tar -xzf "$tgz" -C "$deps/pkg" package/llama/gitRelease.bundle
+        git clone -q "$deps/pkg/package/llama/gitRelease.bundle" "$llama_dir" 2>/dev/null
+        git -C "$llama_dir" -c advice.detachedHead=false checkout -q "$commit"
+        rm -rf "$deps/pkg"
+    fi
+fi
+
+# --- 3. build -----------------------------------------------------------------------
+configure_and_build() {  # dir, "targets", extra cmake args...
+    local dir=$1 targets=$2; shift 2
+    if [ ! -f "$dir/build.ninja" ]; then
+        log "configuring $dir"
+        cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+              -DMUSE_LLAMA_CPP_DIR="$llama_dir" \
+              -DMUSE_PORTABLE="$([ "${MUSE_PORTABLE:-0}" = 1 ] && echo ON || echo OFF)" "$@" >/dev/null
+    fi
+    log "building $dir${targets:+ ($targets)}"
+    # shellcheck disable=SC2086
+    cmake --build "$dir" -j "$(nproc)" ${targets:+--target $targets}
+}
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+# Relative paths in the ccache key let build, build-asan and clean clones share hits.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}"
+export CCACHE_NOHASHDIR=1
+export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
+configure_and_build "${MUSE_BUILD_DIR:-build}" ""
+if [ "${MUSE_SANITIZE:-0}" = 1 ]; then
+    # Only what the "sanitize"-labelled tests need.
+    configure_and_build build-asan "muse muse-robustness-tests muse-test-models" \
+        -DMUSE_SANITIZE=ON -DMUSE_BUILD_BENCH=OFF
+fi
