@@ -1,0 +1,16 @@
+#pragma once
+// Engine-internal: what chat_prompt holds (llama-common types stay out of public headers).
+#include "chat.h"
+#include "engine/chat-prompt.h"
+
+namespace muse {
+
+struct chat_prompt::impl {
+    common_chat_params        params;
+    common_chat_parser_params parser;
+    common_grammar_type       grammar_type = COMMON_GRAMMAR_TYPE_NONE;
+    std::string               grammar;
+    int32_t                   think_budget = -1;
+};
+
+}  // namespace muse

@@ -1,0 +1,161 @@
+#include "engine/chat-prompt.h"
+
+#include "chat-prompt-impl.h"
+#include "engine/error.h"
+#include "engine/model.h"
+#include "json-schema-to-grammar.h"
+#include "json.h"
+
+namespace muse {
+
+chat_prompt::chat_prompt() : impl_(std::make_unique<impl>()) {}
+chat_prompt::~chat_prompt()                                  = default;
+chat_prompt::chat_prompt(chat_prompt &&) noexcept            = default;
+chat_prompt & chat_prompt::operator=(chat_prompt &&) noexcept = default;
+
+chat_prompt chat_prompt::clone() const {
+    chat_prompt out;
+    *out.impl_ = *impl_;
+    return out;
+}
+
+const std::string & chat_prompt::text() const { return impl_->params.prompt; }
+bool chat_prompt::has_grammar() const { return !impl_->grammar.empty(); }
+bool chat_prompt::supports_thinking() const { return impl_->params.supports_thinking; }
+
+static common_chat_msg message_to_common(const chat_message & m, const std::string & media_marker) {
+    static const char * roles[] = { "system", "user", "assistant", "tool", "developer" };
+    bool known = false;
+    for (const char * r : roles) {
+        known = known || m.role == r;
+    }
+    if (!known) {
+        throw input_error("message role \"" + m.role + "\" is not one of system, user, assistant, tool");
+    }
+    common_chat_msg out;
+    out.role              = m.role == "developer" ? "system" : m.role;
+    out.reasoning_content = m.reasoning;
+    out.tool_call_id      = m.tool_call_id;
+    out.tool_name         = m.tool_name;
+    if (m.parts.empty()) {
+        out.content = m.content;
+    } else {
+        for (const auto & p : m.parts) {
+            common_chat_msg_content_part part;
+            if (p.type == CHAT_PART_TYPE_MEDIA) {
+                part.type = "media_marker";
+                part.text = media_marker;
+            } else {
+                part.type = "text";
+                part.text = p.text;
+            }
+            out.content_parts.push_back(std::move(part));
+        }
+    }
+    for (const auto & tc : m.tool_calls) {
+        out.tool_calls.push_back({ tc.name, tc.arguments, tc.id });
+    }
+    return out;
+}
+
+chat_prompt chat_format(const model & mdl, const chat_request & request, const std::string & media_marker) {
+    if (request.messages.empty()) {
+        throw input_error("the conversation has no messages; send at least one user message");
+    }
+    if (!request.json_schema.empty() && !request.grammar.empty()) {
+        throw input_error("both a JSON schema and a grammar were given; pass only one of them");
+    }
+    common_chat_templates_inputs in;
+    for (const auto & m : request.messages) {
+        in.messages.push_back(message_to_common(m, media_marker));
+    }
+    for (const auto & t : request.tools) {
+        if (t.name.empty()) {
+            throw input_error("a tool has no name; every tool needs a function name");
+        }
+        if (!common_json::parse_no_throw(t.parameters.empty() ? "{}" : t.parameters).is_object()) {
+            throw input_error("tool \"" + t.name + "\": parameters is not a JSON object schema");
+        }
+        in.tools.push_back({ t.name, t.description, t.parameters.empty() ? "{\"type\":\"object\"}" : t.parameters });
+    }
+    in.tool_choice = request.tool_choice == CHAT_TOOL_CHOICE_NONE     ? COMMON_CHAT_TOOL_CHOICE_NONE :
+                     request.tool_choice == CHAT_TOOL_CHOICE_REQUIRED ? COMMON_CHAT_TOOL_CHOICE_REQUIRED :
+                                                                        COMMON_CHAT_TOOL_CHOICE_AUTO;
+    in.parallel_tool_calls = request.parallel_tool_calls;
+    in.reasoning_format    = COMMON_REASONING_FORMAT_DEEPSEEK;  // reasoning goes to its own field
+    in.enable_thinking     = request.enable_thinking;
+    in.add_generation_prompt = !request.continue_final;
+    if (request.continue_final) {
+        if (request.messages.back().role != "assistant") {
+            throw input_error("continue_final needs the last message to be the assistant's");
+        }
+        in.continue_final_message = COMMON_CHAT_CONTINUATION_AUTO;
+    }
+
+    std::string schema_grammar;
+    if (!request.json_schema.empty()) {
+        auto schema = common_json::parse_no_throw(request.json_schema);
+        if (!schema.is_object()) {
+            throw input_error("the JSON schema is not a JSON object; pass a schema like {\"type\":\"object\",...}");
+        }
+        try {
+            schema_grammar = json_schema_to_grammar(schema);
+        } catch (const std::exception & e) {
+            throw input_error(std::string("the JSON schema cannot be turned into a grammar: ") + e.what());
+        }
+    }
+
+    chat_prompt out;
+    auto &      p = out.get();
+    try {
+        p.params = common_chat_templates_apply(mdl.templates(), in);
+    } catch (const std::exception & e) {
+        throw input_error(std::string("the model's chat template failed on this conversation: ") + e.what());
+    }
+    p.parser = common_chat_parser_params(p.params);
+    p.parser.reasoning_format = COMMON_REASONING_FORMAT_DEEPSEEK;
+    p.parser.parse_tool_calls = !request.tools.empty() && request.tool_choice != CHAT_TOOL_CHOICE_NONE;
+    if (!p.params.parser.empty()) {
+        p.parser.parser.load(p.params.parser);
+    }
+
+    if (!p.params.grammar.empty() && !request.tools.empty()) {
+        p.grammar      = p.params.grammar;
+        p.grammar_type = COMMON_GRAMMAR_TYPE_TOOL_CALLS;
+    }
+    if (!schema_grammar.empty()) {
+        if (!p.grammar.empty()) {
+            throw input_error("a JSON schema together with tools is not supported; drop one of them");
+        }
+        p.grammar      = schema_grammar;
+        p.grammar_type = COMMON_GRAMMAR_TYPE_OUTPUT_FORMAT;
+    } else if (!request.grammar.empty()) {
+        if (!p.grammar.empty()) {
+            throw input_error("a grammar together with tools is not supported; drop one of them");
+        }
+        p.grammar      = request.grammar;
+        p.grammar_type = COMMON_GRAMMAR_TYPE_USER;
+    }
+    p.think_budget = request.think_budget;
+    return out;
+}
+
+chat_parsed chat_parse(const chat_prompt & prompt, const std::string & generated, bool is_partial) {
+    common_chat_msg msg;
+    try {
+        msg = common_chat_parse(generated, is_partial, prompt.get().parser);
+    } catch (const std::exception &) {
+        // Output that does not follow the template's grammar (random weights, a cut-off stream)
+        // is still the model's answer: return it as plain content rather than fail.
+        msg.content = generated;
+    }
+    chat_parsed out;
+    out.content   = msg.content;
+    out.reasoning = msg.reasoning_content;
+    for (const auto & tc : msg.tool_calls) {
+        out.tool_calls.push_back({ tc.id, tc.name, tc.arguments });
+    }
+    return out;
+}
+
+}  // namespace muse

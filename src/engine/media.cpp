@@ -1,0 +1,158 @@
+#include "engine/media.h"
+
+#include "engine/error.h"
+#include "mtmd-helper.h"
+#include "mtmd.h"
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+namespace muse {
+
+static bool starts_with(const uint8_t * d, size_t n, const char * magic, size_t at = 0) {
+    const size_t m = strlen(magic);
+    return n >= at + m && memcmp(d + at, magic, m) == 0;
+}
+
+media_kind media_kind_sniff(const uint8_t * d, size_t n, std::string * detected) {
+    static const uint8_t png[8] = { 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A };
+    if (n >= 8 && memcmp(d, png, 8) == 0) return MEDIA_KIND_PNG;
+    if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return MEDIA_KIND_JPEG;
+    if (starts_with(d, n, "GIF87a") || starts_with(d, n, "GIF89a")) return MEDIA_KIND_GIF;
+    if (starts_with(d, n, "BM") && n >= 26) return MEDIA_KIND_BMP;
+    if (starts_with(d, n, "RIFF") && starts_with(d, n, "WAVE", 8)) return MEDIA_KIND_WAV;
+    if (starts_with(d, n, "fLaC")) return MEDIA_KIND_FLAC;
+    if (starts_with(d, n, "ID3")) return MEDIA_KIND_MP3;
+    // An MPEG audio frame: 11 sync bits, layer != reserved, bitrate index != 15.
+    if (n >= 4 && d[0] == 0xFF && (d[1] & 0xE0) == 0xE0 && (d[1] & 0x06) != 0 && (d[2] & 0xF0) != 0xF0) {
+        return MEDIA_KIND_MP3;
+    }
+    if (detected) {
+        if (starts_with(d, n, "RIFF") && starts_with(d, n, "WEBP", 8)) *detected = "WebP";
+        else if (starts_with(d, n, "II*") || starts_with(d, n, "MM")) *detected = "TIFF";
+        else if (starts_with(d, n, "ftyp", 4)) *detected = "HEIC/AVIF/MP4";
+        else if (starts_with(d, n, "OggS")) *detected = "Ogg";
+        else if (starts_with(d, n, "%PDF")) *detected = "PDF";
+        else if (starts_with(d, n, "<svg") || starts_with(d, n, "<?xml")) *detected = "SVG/XML";
+        else if (n == 0) *detected = "an empty file";
+        else *detected = "an unknown format";
+    }
+    return MEDIA_KIND_UNKNOWN;
+}
+
+const char * media_kind_name(media_kind kind) {
+    switch (kind) {
+        case MEDIA_KIND_PNG:  return "PNG";
+        case MEDIA_KIND_JPEG: return "JPEG";
+        case MEDIA_KIND_BMP:  return "BMP";
+        case MEDIA_KIND_GIF:  return "GIF";
+        case MEDIA_KIND_WAV:  return "WAV";
+        case MEDIA_KIND_MP3:  return "MP3";
+        case MEDIA_KIND_FLAC: return "FLAC";
+        default:              return "unknown";
+    }
+}
+
+bool media_kind_is_audio(media_kind kind) {
+    return kind == MEDIA_KIND_WAV || kind == MEDIA_KIND_MP3 || kind == MEDIA_KIND_FLAC;
+}
+
+void media::bitmap_deleter::operator()(mtmd_bitmap * b) const { mtmd_bitmap_free(b); }
+
+media::media(media &&) noexcept             = default;
+media & media::operator=(media &&) noexcept = default;
+media::~media()                             = default;
+
+uint32_t media::width() const { return is_audio() ? 0 : mtmd_bitmap_get_nx(bitmap_.get()); }
+uint32_t media::height() const { return is_audio() ? 0 : mtmd_bitmap_get_ny(bitmap_.get()); }
+
+// PNG/JPEG/BMP/GIF headers carry the size: check pixels before decoding, so a 100k x 100k
+// image is refused without allocating 40 GB.
+static bool image_size_peek(media_kind kind, const std::vector<uint8_t> & b, uint64_t & w, uint64_t & h) {
+    const auto be32 = [&](size_t i) { return (uint64_t) b[i] << 24 | (uint64_t) b[i + 1] << 16 | (uint64_t) b[i + 2] << 8 | b[i + 3]; };
+    const auto le32 = [&](size_t i) { return (uint64_t) b[i] | (uint64_t) b[i + 1] << 8 | (uint64_t) b[i + 2] << 16 | (uint64_t) b[i + 3] << 24; };
+    const auto le16 = [&](size_t i) { return (uint64_t) b[i] | (uint64_t) b[i + 1] << 8; };
+    if (kind == MEDIA_KIND_PNG && b.size() >= 24) { w = be32(16); h = be32(20); return true; }
+    if (kind == MEDIA_KIND_GIF && b.size() >= 10) { w = le16(6); h = le16(8); return true; }
+    if (kind == MEDIA_KIND_BMP && b.size() >= 26) {
+        w = le32(18);
+        h = le32(22);
+        h = (uint32_t) h > 0x7fffffffu ? (uint64_t) (-(int32_t) h) : h;  // top-down BMPs store -height
+        return true;
+    }
+    if (kind == MEDIA_KIND_JPEG) {
+        for (size_t i = 2; i + 9 < b.size();) {
+            if (b[i] != 0xFF) { return false; }
+            const uint8_t marker = b[i + 1];
+            if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
+                h = (uint64_t) b[i + 5] << 8 | b[i + 6];
+                w = (uint64_t) b[i + 7] << 8 | b[i + 8];
+                return true;
+            }
+            i += 2 + ((size_t) b[i + 2] << 8 | b[i + 3]);
+        }
+    }
+    return false;
+}
+
+media media::from_bytes(const mtmd_context * projector, std::vector<uint8_t> bytes, const std::string & origin,
+                        const media_limits & limits) {
+    std::string detected;
+    const media_kind kind = media_kind_sniff(bytes.data(), bytes.size(), &detected);
+    if (kind == MEDIA_KIND_UNKNOWN) {
+        throw input_error(origin + ": unsupported media type (" + detected +
+                          "); muse accepts PNG, JPEG, BMP and GIF images and WAV, MP3 and FLAC audio — convert it first");
+    }
+    if (bytes.size() > limits.max_bytes) {
+        throw input_error(origin + ": " + std::to_string(bytes.size()) + " bytes is over the media limit of " +
+                          std::to_string(limits.max_bytes) + " bytes; send a smaller file");
+    }
+    const bool audio = media_kind_is_audio(kind);
+    if (!projector) {
+        throw input_error(origin + ": this is " + std::string(audio ? "audio" : "an image") +
+                          " but no projector is loaded; start with --mmproj FILE for this model");
+    }
+    if (audio && !mtmd_support_audio(projector)) {
+        throw input_error(origin + ": the loaded projector takes no audio; use a model with an audio projector");
+    }
+    if (!audio && !mtmd_support_vision(projector)) {
+        throw input_error(origin + ": the loaded projector takes no images; use a model with a vision projector");
+    }
+    uint64_t w = 0, h = 0;
+    if (!audio && image_size_peek(kind, bytes, w, h) && w * h > limits.max_pixels) {
+        throw input_error(origin + ": " + std::to_string(w) + "x" + std::to_string(h) + " pixels is over the limit of " +
+                          std::to_string(limits.max_pixels) + " pixels; downscale the image");
+    }
+
+    auto wrapped = mtmd_helper_bitmap_init_from_buf(projector, bytes.data(), bytes.size(), false,
+                                                    mtmd_helper_init_opt_default());
+    media out;
+    out.kind_   = kind;
+    out.origin_ = origin;
+    out.bitmap_.reset(wrapped.bitmap);
+    if (!out.bitmap_) {
+        throw input_error(origin + ": the " + std::string(media_kind_name(kind)) +
+                          " data could not be decoded (truncated or corrupt); re-export the file");
+    }
+    if (audio) {
+        const int    rate = mtmd_get_audio_sample_rate(projector);
+        const double secs = rate > 0 ? (double) mtmd_bitmap_get_n_bytes(out.bitmap_.get()) / sizeof(float) / rate : 0.0;
+        if (secs > limits.max_audio_secs) {
+            throw input_error(origin + ": " + std::to_string((int) secs) + " s of audio is over the limit of " +
+                              std::to_string((int) limits.max_audio_secs) + " s; cut the clip");
+        }
+    }
+    return out;
+}
+
+media media::from_file(const mtmd_context * projector, const std::string & path, const media_limits & limits) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw input_error(path + ": cannot open the media file (" + strerror(errno) + "); check the path");
+    }
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return from_bytes(projector, std::move(bytes), path, limits);
+}
+
+}  // namespace muse

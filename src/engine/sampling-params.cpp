@@ -1,0 +1,100 @@
+#include "engine/sampling-params.h"
+
+#include "chat-prompt-impl.h"
+#include "common.h"
+#include "engine/error.h"
+#include "engine/sampler.h"
+
+#include <cmath>
+
+namespace muse {
+
+void sampling_params::validate() const {
+    const auto bad = [](const char * field, const std::string & why) {
+        throw input_error(std::string("sampling: ") + field + " " + why);
+    };
+    if (!std::isfinite(temperature) || temperature < 0.0f || temperature > 5.0f) bad("temperature", "must be between 0 and 5");
+    if (top_k < 0) bad("top_k", "must be 0 (off) or more");
+    if (!(top_p > 0.0f && top_p <= 1.0f)) bad("top_p", "must be in (0, 1]");
+    if (!(min_p >= 0.0f && min_p <= 1.0f)) bad("min_p", "must be in [0, 1]");
+    if (!(repeat_penalty > 0.0f && repeat_penalty <= 10.0f)) bad("repeat_penalty", "must be in (0, 10]");
+    if (repeat_last_n < -1) bad("repeat_last_n", "must be -1 (whole context), 0 (off) or more");
+    if (!(presence_penalty >= -2.0f && presence_penalty <= 2.0f)) bad("presence_penalty", "must be in [-2, 2]");
+    if (!(frequency_penalty >= -2.0f && frequency_penalty <= 2.0f)) bad("frequency_penalty", "must be in [-2, 2]");
+}
+
+static std::vector<llama_token> tokenize_special(const llama_vocab * vocab, const std::string & text) {
+    return common_tokenize(vocab, text, false, true);
+}
+
+sampler_ptr sampler_make(const llama_model * mdl, const sampling_params & sp, const chat_prompt * prompt,
+                         std::set<int32_t> * preserved_tokens) {
+    sp.validate();
+    const llama_vocab *    vocab = llama_model_get_vocab(mdl);
+    common_params_sampling cp;
+    cp.seed            = sp.seed;
+    cp.temp            = sp.temperature;
+    cp.top_k           = sp.top_k;
+    cp.top_p           = sp.top_p;
+    cp.min_p           = sp.min_p;
+    cp.penalty_repeat  = sp.repeat_penalty;
+    cp.penalty_last_n  = sp.repeat_last_n;
+    cp.penalty_present = sp.presence_penalty;
+    cp.penalty_freq    = sp.frequency_penalty;
+    cp.no_perf         = true;
+
+    if (prompt) {
+        const auto & p = prompt->get();
+        if (!p.grammar.empty()) {
+            cp.grammar           = common_grammar(p.grammar_type, p.grammar);
+            cp.generation_prompt = p.params.generation_prompt;
+            if (p.grammar_type == COMMON_GRAMMAR_TYPE_TOOL_CALLS) {
+                cp.grammar_lazy     = p.params.grammar_lazy;
+                cp.grammar_triggers = p.params.grammar_triggers;
+            }
+        }
+        for (const auto & t : p.params.preserved_tokens) {
+            auto ids = tokenize_special(vocab, t);
+            if (ids.size() == 1) {
+                cp.preserved_tokens.insert(ids[0]);
+            }
+        }
+        for (auto & trigger : cp.grammar_triggers) {
+            if (trigger.type == COMMON_GRAMMAR_TRIGGER_TYPE_WORD) {
+                auto ids = tokenize_special(vocab, trigger.value);
+                if (ids.size() == 1) {
+                    trigger.type  = COMMON_GRAMMAR_TRIGGER_TYPE_TOKEN;
+                    trigger.token = ids[0];
+                }
+            }
+        }
+        if (!p.params.thinking_end_tags.empty() && !p.params.thinking_start_tag.empty()) {
+            cp.reasoning_budget_tokens = p.think_budget;
+            cp.reasoning_budget_start  = tokenize_special(vocab, p.params.thinking_start_tag);
+            for (const auto & tag : p.params.thinking_end_tags) {
+                if (!tag.empty()) {
+                    cp.reasoning_budget_end.push_back(tokenize_special(vocab, tag));
+                }
+            }
+            if (!cp.reasoning_budget_end.empty()) {
+                cp.reasoning_budget_forced = cp.reasoning_budget_end.front();
+            }
+            cp.generation_prompt = p.params.generation_prompt;
+        }
+        if (preserved_tokens) {
+            preserved_tokens->insert(cp.preserved_tokens.begin(), cp.preserved_tokens.end());
+        }
+    }
+    sampler_ptr s;
+    try {
+        s.reset(common_sampler_init(mdl, cp));
+    } catch (const std::exception &) {
+        s.reset();
+    }
+    if (!s) {
+        throw input_error("the grammar does not parse; check the GBNF (llama.cpp's grammars/README.md documents it)");
+    }
+    return s;
+}
+
+}  // namespace muse

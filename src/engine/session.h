@@ -1,0 +1,136 @@
+#pragma once
+// A session is one llama_context and the sequences that share it.
+//
+// A sequence owns a range of the (unified) KV cache. `sequence_fork` makes a child that
+// shares its parent's KV prefix — the cells are tagged with both sequence ids, nothing is
+// recomputed or copied. Every live sequence advances in the same `llama_decode` batch per
+// `step()`, each with its own sampler. A finished or cancelled sequence frees its cells at once.
+//
+// A step is: sample a token for every sequence that has logits, emit the token events, then
+// decode one batch holding each generating sequence's new token plus chunks of pending prompts.
+// Between steps every live sequence has fresh logits, which is when a fork is cheapest: the
+// child samples its first token from the parent's logits.
+#include "engine/chat-prompt.h"
+#include "engine/media.h"
+#include "engine/sampling-params.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+struct llama_context;
+
+namespace muse {
+
+class model;
+
+struct context_params {
+    int32_t n_ctx      = 0;      // KV cells shared by all sequences; 0: min(training context, 8192)
+    int32_t n_batch    = 512;    // most tokens in one decode
+    int32_t n_seq_max  = 8;      // most live sequences
+    int32_t n_threads  = 0;      // 0: every core
+    // Off by default: measured slower on CPU at depth (see docs/engine.md).
+    bool    flash_attn = false;
+};
+
+enum finish_reason {
+    FINISH_REASON_NONE,         // still running
+    FINISH_REASON_STOP,         // end-of-generation token
+    FINISH_REASON_STOP_STRING,  // one of the stop strings
+    FINISH_REASON_LENGTH,       // max_tokens reached
+    FINISH_REASON_CONTEXT,      // the context is full
+    FINISH_REASON_CANCELLED,
+};
+const char * finish_reason_name(finish_reason reason);
+
+struct sequence_params {
+    sampling_params          sampling;
+    int32_t                  max_tokens = -1;  // -1: until end of generation or a full context
+    std::vector<std::string> stop;             // stop strings (not included in the output)
+};
+
+using seq_handle = int64_t;
+
+struct token_event {
+    seq_handle    seq      = -1;
+    int32_t       token    = -1;
+    std::string   text;            // output text that became final with this token (may be empty)
+    bool          finished = false;
+    finish_reason reason   = FINISH_REASON_NONE;
+};
+
+struct sequence_stats {
+    int32_t       n_prompt    = 0;   // prompt tokens this sequence decoded itself
+    int32_t       n_shared    = 0;   // prompt positions inherited from a parent through fork
+    int32_t       n_generated = 0;
+    int32_t       n_past      = 0;   // positions in its KV range
+    finish_reason reason      = FINISH_REASON_NONE;
+    std::string   text;              // all output text so far (stop strings removed)
+    std::vector<int32_t> tokens;     // generated tokens
+};
+
+class session {
+  public:
+    session(model & mdl, const context_params & params);
+    ~session();
+    session(const session &)             = delete;
+    session & operator=(const session &) = delete;
+
+    // A sequence for a chat prompt; `media` are the images/audio the prompt's markers refer to.
+    seq_handle sequence_add(const chat_prompt & prompt, const std::vector<media> & media, const sequence_params & params);
+    // A sequence for raw text (no chat template); special tokens in `text` are parsed.
+    seq_handle sequence_add_text(const std::string & text, const sequence_params & params);
+    // A sequence for pre-tokenized input.
+    seq_handle sequence_add_tokens(const std::vector<int32_t> & tokens, const sequence_params & params);
+
+    // Appends input to a live sequence (e.g. the next turn of a conversation). A sequence
+    // waiting to sample gives up that sample: the new tokens follow its last decoded one.
+    void sequence_append_tokens(seq_handle seq, const std::vector<int32_t> & tokens);
+
+    // A child sharing `parent`'s KV prefix. With `sampling`, the child gets its own sampler
+    // (replayed over the parent's generated tokens); without, a clone of the parent's.
+    seq_handle sequence_fork(seq_handle parent, const sampling_params * sampling = nullptr, int32_t max_tokens = -2);
+
+    // Stops the sequence now and frees its KV cells.
+    void sequence_cancel(seq_handle seq);
+    // Forgets a finished sequence's record.
+    void sequence_release(seq_handle seq);
+
+    const sequence_stats & sequence(seq_handle seq) const;
+    bool                   sequence_finished(seq_handle seq) const;
+
+    // Decodes `seq`'s pending prompt until it has logits, without sampling anything.
+    // Other sequences must not be waiting to sample (their logits would be overwritten).
+    void prefill(seq_handle seq);
+
+    // One step for all live sequences. Returns the token events of this step.
+    std::vector<token_event> step();
+
+    // Runs `seq` alone until it finishes; `on_event` sees each of its events.
+    template <typename F> void run(seq_handle seq, F && on_event) {
+        while (!sequence_finished(seq)) {
+            for (auto & ev : step()) {
+                if (ev.seq == seq) on_event(ev);
+            }
+        }
+    }
+
+    bool    has_work() const;
+    int32_t n_ctx() const;
+    int32_t n_seq_max() const;
+    int32_t n_live() const;
+    // Highest KV position held by `seq`'s llama sequence id, -1 when it holds none (freed).
+    int32_t kv_pos_max(seq_handle seq) const;
+    // Tokens decoded so far by this session (every sequence, prompt and generated).
+    int64_t n_decoded() const;
+
+    llama_context * get() const;
+    const model &   get_model() const;
+
+  private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace muse
