@@ -1,0 +1,39 @@
+#pragma once
+// Terminal output: a progress bar on stderr, and answer/reasoning rendering that dims the
+// reasoning on a terminal and sends it to stderr otherwise.
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+namespace muse::cli {
+
+bool is_tty(FILE * f);
+
+class progress_bar {
+  public:
+    explicit progress_bar(std::string label);
+    void update(float fraction);
+    void done();
+
+  private:
+    std::string                           label_;
+    bool                                  tty_;
+    int                                   last_percent_ = -1;
+    std::chrono::steady_clock::time_point start_;
+};
+
+// Writes streamed reasoning and answer text to the right places.
+class answer_printer {
+  public:
+    answer_printer();
+    void reasoning(const std::string & text);
+    void content(const std::string & text);
+    void end();
+
+  private:
+    bool tty_;
+    bool in_reasoning_ = false;
+    bool any_output_   = false;
+};
+
+}  // namespace muse::cli
