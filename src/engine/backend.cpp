@@ -1,6 +1,7 @@
 #include "engine/backend.h"
 
 #include "llama.h"
+#include "log.h"
 #include "mtmd-helper.h"
 #include "mtmd.h"
 
@@ -12,7 +13,8 @@ static void log_trampoline(ggml_log_level level, const char * text, void * user_
     static_cast<backend *>(user_data)->on_log(static_cast<int>(level), text);
 }
 
-backend::backend(bool verbose) : verbose_(verbose) {
+backend::backend(bool verbose) : verbose_(false) {
+    set_verbose(verbose);
     llama_log_set(log_trampoline, this);
     mtmd_helper_log_set(log_trampoline, this);
     llama_backend_init();
@@ -21,6 +23,12 @@ backend::backend(bool verbose) : verbose_(verbose) {
 backend::~backend() {
     llama_backend_free();
     llama_log_set(nullptr, nullptr);
+}
+
+void backend::set_verbose(bool verbose) {
+    verbose_ = verbose;
+    // llama-common logs on its own (parser and template warnings): quiet unless verbose.
+    common_log_set_verbosity_thold(verbose ? LOG_LEVEL_DEBUG : -1);
 }
 
 void backend::on_log(int level, const char * text) {

@@ -15,7 +15,7 @@ class backend {
     backend(const backend &)             = delete;
     backend & operator=(const backend &) = delete;
 
-    void set_verbose(bool verbose) { verbose_ = verbose; }
+    void set_verbose(bool verbose);
 
     // The last error/warning lines llama.cpp logged since the previous call, joined by "; ".
     std::string take_last_errors();

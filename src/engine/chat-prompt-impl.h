@@ -11,6 +11,11 @@ struct chat_prompt::impl {
     common_grammar_type       grammar_type = COMMON_GRAMMAR_TYPE_NONE;
     std::string               grammar;
     int32_t                   think_budget = -1;
+    // The reasoning channel: from llama-common's template analysis, or muse's own rule for
+    // templates it does not describe (Muse Glimmer's to=self channel).
+    std::string               think_start;
+    std::vector<std::string>  think_end;
+    std::string               think_forced;  // what is forced when the budget runs out
 };
 
 }  // namespace muse

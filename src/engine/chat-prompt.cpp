@@ -22,6 +22,9 @@ chat_prompt chat_prompt::clone() const {
 const std::string & chat_prompt::text() const { return impl_->params.prompt; }
 bool chat_prompt::has_grammar() const { return !impl_->grammar.empty(); }
 bool chat_prompt::supports_thinking() const { return impl_->params.supports_thinking; }
+const std::string & chat_prompt::thinking_start() const { return impl_->think_start; }
+const std::vector<std::string> & chat_prompt::thinking_end() const { return impl_->think_end; }
+const std::string & chat_prompt::generation_prompt() const { return impl_->params.generation_prompt; }
 
 static common_chat_msg message_to_common(const chat_message & m, const std::string & media_marker) {
     static const char * roles[] = { "system", "user", "assistant", "tool", "developer" };
@@ -56,6 +59,25 @@ static common_chat_msg message_to_common(const chat_message & m, const std::stri
         out.tool_calls.push_back({ tc.name, tc.arguments, tc.id });
     }
     return out;
+}
+
+// Where reasoning starts and ends in generated text, and what to force when the budget runs out.
+static void reasoning_channel_set(chat_prompt::impl & p, const model & mdl) {
+    if (!p.params.thinking_start_tag.empty() && !p.params.thinking_end_tags.empty()) {
+        p.think_start  = p.params.thinking_start_tag;
+        p.think_end    = p.params.thinking_end_tags;
+        p.think_forced = p.think_end.front();
+        return;
+    }
+    // Muse Glimmer (ATEM): reasoning is a message to=self ended by <|eom|>; the answer is the
+    // message to=user. llama-common's specialised parser knows this, its params do not say it.
+    const std::string & src = mdl.info().chat_template;
+    if (p.params.generation_prompt.rfind("<|start|>assistant", 0) == 0 && src.find("to=self") != std::string::npos &&
+        src.find("<|eom|>") != std::string::npos) {
+        p.think_start  = " to=self<|message|>";
+        p.think_end    = { "<|eom|>" };
+        p.think_forced = "<|eom|><|start|>assistant to=user<|message|>";
+    }
 }
 
 chat_prompt chat_format(const model & mdl, const chat_request & request, const std::string & media_marker) {
@@ -105,6 +127,8 @@ chat_prompt chat_format(const model & mdl, const chat_request & request, const s
         }
     }
 
+    in.json_schema = request.json_schema;
+
     chat_prompt out;
     auto &      p = out.get();
     try {
@@ -124,11 +148,19 @@ chat_prompt chat_format(const model & mdl, const chat_request & request, const s
         p.grammar_type = COMMON_GRAMMAR_TYPE_TOOL_CALLS;
     }
     if (!schema_grammar.empty()) {
-        if (!p.grammar.empty()) {
+        if (!request.tools.empty()) {
             throw input_error("a JSON schema together with tools is not supported; drop one of them");
         }
-        p.grammar      = schema_grammar;
-        p.grammar_type = COMMON_GRAMMAR_TYPE_OUTPUT_FORMAT;
+        if (!p.params.grammar.empty()) {
+            // The template's own grammar: reasoning (if any) first, then the schema's JSON.
+            p.grammar      = p.params.grammar;
+            p.grammar_type = COMMON_GRAMMAR_TYPE_OUTPUT_FORMAT;
+        } else {
+            // The template has no response-format rule: the answer is the JSON from the first
+            // token. Typed as a user grammar so that the generation prompt is not fed to it.
+            p.grammar      = schema_grammar;
+            p.grammar_type = COMMON_GRAMMAR_TYPE_USER;
+        }
     } else if (!request.grammar.empty()) {
         if (!p.grammar.empty()) {
             throw input_error("a grammar together with tools is not supported; drop one of them");
@@ -137,6 +169,7 @@ chat_prompt chat_format(const model & mdl, const chat_request & request, const s
         p.grammar_type = COMMON_GRAMMAR_TYPE_USER;
     }
     p.think_budget = request.think_budget;
+    reasoning_channel_set(p, mdl);
     return out;
 }
 

@@ -75,6 +75,12 @@ class chat_prompt {
     const std::string & text() const;            // with the model's media marker where media goes
     bool                has_grammar() const;
     bool                supports_thinking() const;
+    // The reasoning channel's delimiters in generated text ("<think>", "</think>"); empty
+    // when the template has none.
+    const std::string &              thinking_start() const;
+    const std::vector<std::string> & thinking_end() const;
+    // What the template put after the last message to start the assistant's turn.
+    const std::string &              generation_prompt() const;
 
     struct impl;
     impl &       get() { return *impl_; }

@@ -3,6 +3,8 @@
 #include "chat.h"
 #include "engine/backend.h"
 #include "engine/error.h"
+#include "engine/utf8-guard.h"
+#include "common.h"
 #include "llama-cpp.h"
 #include "mtmd.h"
 
@@ -17,7 +19,8 @@ namespace muse {
 struct model::impl {
     llama_model_ptr           llama;
     mtmd::context_ptr         mtmd;
-    common_chat_templates_ptr templates;
+    common_chat_templates_ptr   templates;
+    std::unique_ptr<utf8_guard> utf8;
 };
 
 void gguf_file_check(const std::string & path, const char * what) {
@@ -110,6 +113,12 @@ model::model(backend & be, const model_params & params) : backend_(be), impl_(st
                           info_.chat_template.find("tools") != std::string::npos;
     info_.has_reasoning = common_chat_templates_support_enable_thinking(impl_->templates.get());
 
+    std::vector<std::string> pieces((size_t) info_.n_vocab);
+    for (int32_t t = 0; t < info_.n_vocab; ++t) {
+        pieces[(size_t) t] = common_token_to_piece(llama_model_get_vocab(m), t, true);
+    }
+    impl_->utf8 = std::make_unique<utf8_guard>(std::move(pieces));
+
     if (!params.mmproj_path.empty()) {
         gguf_file_check(params.mmproj_path, "projector (mmproj)");
         mtmd_context_params cparams = mtmd_context_params_default();
@@ -142,5 +151,6 @@ llama_model *                 model::get() const { return impl_->llama.get(); }
 const llama_vocab *           model::vocab() const { return llama_model_get_vocab(impl_->llama.get()); }
 mtmd_context *                model::projector() const { return impl_->mtmd.get(); }
 const common_chat_templates * model::templates() const { return impl_->templates.get(); }
+const utf8_guard &            model::utf8() const { return *impl_->utf8; }
 
 }  // namespace muse

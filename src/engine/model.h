@@ -13,6 +13,7 @@ struct common_chat_templates;
 namespace muse {
 
 class backend;
+class utf8_guard;
 
 struct model_params {
     std::string path;
@@ -57,6 +58,7 @@ class model {
     mtmd_context *                projector() const;  // nullptr without --mmproj
     const common_chat_templates * templates() const;
     backend &                     get_backend() const { return backend_; }
+    const utf8_guard &            utf8() const;
     // Where media goes in a prompt. Random per load, so that text in a message cannot forge it.
     const std::string &           media_marker() const { return media_marker_; }
 

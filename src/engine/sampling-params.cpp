@@ -68,18 +68,22 @@ sampler_ptr sampler_make(const llama_model * mdl, const sampling_params & sp, co
                 }
             }
         }
-        if (!p.params.thinking_end_tags.empty() && !p.params.thinking_start_tag.empty()) {
+        if (!p.think_start.empty() && !p.think_end.empty()) {
             cp.reasoning_budget_tokens = p.think_budget;
-            cp.reasoning_budget_start  = tokenize_special(vocab, p.params.thinking_start_tag);
-            for (const auto & tag : p.params.thinking_end_tags) {
-                if (!tag.empty()) {
-                    cp.reasoning_budget_end.push_back(tokenize_special(vocab, tag));
-                }
+            cp.reasoning_budget_start  = tokenize_special(vocab, p.think_start);
+            for (const auto & tag : p.think_end) {
+                cp.reasoning_budget_end.push_back(tokenize_special(vocab, tag));
             }
-            if (!cp.reasoning_budget_end.empty()) {
-                cp.reasoning_budget_forced = cp.reasoning_budget_end.front();
+            cp.reasoning_budget_forced = tokenize_special(vocab, p.think_forced);
+            // The budget is for reasoning the model generates. A prompt that already holds
+            // reasoning (a continued message) must not spend it: the budget sampler would
+            // count those tokens, and consume later ones as if they were the forced end.
+            std::string gen    = p.params.generation_prompt;
+            const size_t start = gen.rfind(p.think_start);
+            if (start != std::string::npos && p.grammar.empty()) {
+                gen.resize(start + p.think_start.size());
             }
-            cp.generation_prompt = p.params.generation_prompt;
+            cp.generation_prompt = gen;
         }
         if (preserved_tokens) {
             preserved_tokens->insert(cp.preserved_tokens.begin(), cp.preserved_tokens.end());
