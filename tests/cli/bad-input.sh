@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# `muse` on bad input: a clear "error:" line naming the input, a small non-zero exit code,
+# never a crash (no signal, no sanitizer report). Usage: bad-input.sh MUSE_BINARY MODELS_DIR
+set -uo pipefail
+muse=$1
+models=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failed=0
+passed=0
+
+# expect_error NAME NEEDLE -- ARGS...: the command must exit 1..127 and print NEEDLE on stderr.
+expect_error() {
+    local name=$1 needle=$2
+    shift 3
+    local out rc
+    out=$("$muse" "$@" 2>&1 >/dev/null)
+    rc=$?
+    if [ "$rc" -eq 0 ] || [ "$rc" -ge 128 ] || ! grep -qF -- "$needle" <<<"$out" || grep -qE "Sanitizer|runtime error|Segmentation|Aborted" <<<"$out"; then
+        echo "FAIL $name (exit $rc): $out"
+        failed=$((failed + 1))
+    else
+        echo "ok   $name: ${out%%$'\n'*}"
+        passed=$((passed + 1))
+    fi
+}
+
+model="$models/llama-tiny.gguf"
+: >"$tmp/empty.gguf"
+head -c 1000 "$model" >"$tmp/truncated.gguf"
+head -c $(( $(stat -c %s "$model") / 2 )) "$model" >"$tmp/half.gguf"
+{ printf 'XXXX'; tail -c +5 "$model"; } >"$tmp/magic.gguf"
+cp "$model" "$tmp/flipped.gguf"; printf '\xff\xff\xff\x7f' | dd of="$tmp/flipped.gguf" bs=1 seek=8 conv=notrunc status=none
+echo "hello" >"$tmp/notes.txt"
+printf 'RIFF\0\0\0\0WEBPVP8 ' >"$tmp/photo.webp"
+"$muse" --help >/dev/null 2>&1 || true
+
+expect_error "missing model"      "not found"          -- run -m "$tmp/none.gguf" -p hi
+expect_error "zero-byte model"    "empty (0 bytes)"    -- run -m "$tmp/empty.gguf" -p hi
+expect_error "truncated model"    "truncated.gguf"     -- run -m "$tmp/truncated.gguf" -p hi
+expect_error "half a model"       "half.gguf"          -- run -m "$tmp/half.gguf" -p hi
+expect_error "wrong magic"        "not a GGUF file"    -- run -m "$tmp/magic.gguf" -p hi
+expect_error "bit-flipped header" "flipped.gguf"       -- run -m "$tmp/flipped.gguf" -p hi
+expect_error "text file as model" "not a GGUF file"    -- info -m "$tmp/notes.txt"
+expect_error "no prompt"          "no prompt"          -- run -m "$model" -n 1
+expect_error "image without projector" "--mmproj"      -- run -m "$model" -p hi --image "$tmp/notes.txt"
+
+glimmer=(-m "$models/muse-glimmer-tiny.gguf" --mmproj "$models/muse-glimmer-tiny-mmproj.gguf")
+python3 - "$tmp/half.png" <<'PY' 2>/dev/null || node -e "require('fs').writeFileSync(process.argv[1], Buffer.from('89504e470d0a1a0a0000000d4948445200000040', 'hex'))" "$tmp/half.png"
+import sys, zlib, struct
+w = h = 64
+raw = b''.join(b'\x00' + bytes((x * 4) % 256 for x in range(w * 3)) for _ in range(h))
+def chunk(t, d): return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
+png = b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 2, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b'')
+open(sys.argv[1], 'wb').write(png[: len(png) // 2])
+PY
+expect_error "PNG cut in half"    "could not be decoded" -- run "${glimmer[@]}" -p hi --image "$tmp/half.png"
+expect_error "WebP image"         "WebP"               -- run "${glimmer[@]}" -p hi --image "$tmp/photo.webp"
+expect_error "text as image"      "unsupported media"  -- run "${glimmer[@]}" -p hi --image "$tmp/notes.txt"
+expect_error "missing image"      "cannot open"        -- run "${glimmer[@]}" -p hi --image "$tmp/nope.png"
+long=$(printf 'word%d ' $(seq 1 400))
+expect_error "prompt over context" "context"           -- run -m "$model" -c 256 -p "$long"
+expect_error "bad top-p"          "top_p"              -- run -m "$model" -p hi --top-p 2
+expect_error "bad schema"         "JSON schema"        -- run -m "$model" -p hi --json-schema '{ nope'
+echo 'root ::= (' >"$tmp/bad.gbnf"
+expect_error "bad grammar"        "grammar"            -- run -m "$model" -p hi --grammar "$tmp/bad.gbnf"
+expect_error "unknown flag"       "--frobnicate"       -- run -m "$model" -p hi --frobnicate
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

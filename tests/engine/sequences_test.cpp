@@ -1,0 +1,153 @@
+// The sequences API: forks share the KV prefix and continue exactly like an unforked run;
+// sequences batched together produce what each produces alone; freed cells are freed.
+#include "test-util.h"
+
+using namespace muse;
+using namespace muse::test;
+
+namespace {
+
+class sequences : public ::testing::TestWithParam<std::string> {
+  protected:
+    void SetUp() override { mdl = model_open(test_backend(), GetParam()); }
+    std::unique_ptr<model> mdl;
+};
+
+std::vector<int32_t> alone(model & m, const chat_prompt & p, int32_t n) {
+    session s(m, context_small());
+    return run_to_end(s, s.sequence_add(p, {}, greedy(n))).first;
+}
+
+}  // namespace
+
+TEST_P(sequences, fork_after_prefill_equals_unforked_run) {
+    auto       p        = user_prompt(*mdl, "Explain photosynthesis briefly.");
+    const auto expected = alone(*mdl, p, 24);
+
+    session s(*mdl, context_small());
+    auto    parent = s.sequence_add(p, {}, greedy(24));
+    s.prefill(parent);
+    const int64_t decoded_before = s.n_decoded();
+    auto          child          = s.sequence_fork(parent);
+    s.sequence_cancel(parent);
+    EXPECT_EQ(s.n_decoded(), decoded_before) << "a fork must not recompute the prompt";
+    EXPECT_EQ(run_to_end(s, child).first, expected);
+    EXPECT_EQ(s.sequence(child).n_prompt, 0);
+    EXPECT_GT(s.sequence(child).n_shared, 0);
+}
+
+TEST_P(sequences, fork_mid_generation_continues_identically_in_one_batch) {
+    auto       p        = user_prompt(*mdl, "List some fruits.");
+    const auto expected = alone(*mdl, p, 24);
+
+    session s(*mdl, context_small());
+    auto    parent = s.sequence_add(p, {}, greedy(24));
+    s.prefill(parent);
+    for (int i = 0; i < 8; ++i) s.step();
+    auto child = s.sequence_fork(parent);
+    while (s.has_work()) s.step();  // parent and child advance in the same batches
+    EXPECT_EQ(s.sequence(parent).tokens, expected);
+    EXPECT_EQ(s.sequence(child).tokens, expected);
+}
+
+TEST_P(sequences, n_forks_of_one_prompt_all_equal_the_single_run) {
+    auto       p        = user_prompt(*mdl, "What is two plus two?");
+    const auto expected = alone(*mdl, p, 16);
+
+    session s(*mdl, context_small(8));
+    auto    root = s.sequence_add(p, {}, greedy(16));
+    s.prefill(root);
+    const int64_t decoded = s.n_decoded();
+    std::vector<seq_handle> kids;
+    for (int i = 0; i < 4; ++i) kids.push_back(s.sequence_fork(root));
+    while (s.has_work()) s.step();
+    EXPECT_EQ(s.sequence(root).tokens, expected);
+    for (auto k : kids) EXPECT_EQ(s.sequence(k).tokens, expected);
+    // 5 sequences x 16 tokens, minus the last token of each which is never decoded: the prompt once.
+    EXPECT_EQ(s.n_decoded() - decoded, 5 * 15);
+}
+
+TEST_P(sequences, different_prompts_batched_equal_each_alone) {
+    const std::vector<std::string> texts = { "Name a color.", "Describe a cat in detail, please.",
+                                             "Why is the sky blue?", "Hi" };
+    std::vector<chat_prompt>       prompts;
+    std::vector<std::vector<int32_t>> expected;
+    for (const auto & t : texts) {
+        prompts.push_back(user_prompt(*mdl, t));
+        expected.push_back(alone(*mdl, prompts.back(), 20));
+    }
+    session                 s(*mdl, context_small(4));
+    std::vector<seq_handle> hs;
+    for (const auto & p : prompts) hs.push_back(s.sequence_add(p, {}, greedy(20)));
+    while (s.has_work()) s.step();
+    for (size_t i = 0; i < hs.size(); ++i) EXPECT_EQ(s.sequence(hs[i]).tokens, expected[i]) << texts[i];
+}
+
+TEST_P(sequences, finished_and_cancelled_sequences_free_their_cells) {
+    session s(*mdl, context_small(4));
+    auto    a = s.sequence_add(user_prompt(*mdl, "one"), {}, greedy(4));
+    auto    b = s.sequence_add(user_prompt(*mdl, "two"), {}, greedy(64));
+    s.step();
+    s.step();
+    EXPECT_GE(s.kv_pos_max(b), 0);
+    s.sequence_cancel(b);
+    EXPECT_EQ(s.kv_pos_max(b), -1);
+    EXPECT_EQ(s.sequence(b).reason, FINISH_REASON_CANCELLED);
+    while (!s.sequence_finished(a)) s.step();
+    EXPECT_EQ(s.kv_pos_max(a), -1);
+    EXPECT_EQ(s.n_live(), 0);
+    // Freed slots are reusable.
+    for (int i = 0; i < 4; ++i) s.sequence_add(user_prompt(*mdl, "again"), {}, greedy(2));
+    EXPECT_EQ(s.n_live(), 4);
+}
+
+TEST_P(sequences, cancelling_a_parent_keeps_the_childs_prefix) {
+    auto       p        = user_prompt(*mdl, "Tell me about rivers.");
+    const auto expected = alone(*mdl, p, 12);
+    session    s(*mdl, context_small());
+    auto       parent = s.sequence_add(p, {}, greedy(12));
+    s.prefill(parent);
+    auto child = s.sequence_fork(parent);
+    s.sequence_cancel(parent);
+    EXPECT_GE(s.kv_pos_max(child), 0);
+    EXPECT_EQ(run_to_end(s, child).first, expected);
+}
+
+TEST_P(sequences, slots_are_bounded) {
+    session s(*mdl, context_small(2));
+    auto    a = s.sequence_add(user_prompt(*mdl, "a"), {}, greedy(4));
+    s.sequence_add(user_prompt(*mdl, "b"), {}, greedy(4));
+    EXPECT_THROW(s.sequence_add(user_prompt(*mdl, "c"), {}, greedy(4)), std::exception);
+    s.prefill(a);
+    EXPECT_THROW(s.sequence_fork(a), std::exception);
+}
+
+TEST_P(sequences, reseeded_forks_differ_but_are_reproducible) {
+    auto p = user_prompt(*mdl, "Invent a word.");
+    auto run = [&](uint32_t seed_a, uint32_t seed_b) {
+        session s(*mdl, context_small());
+        auto    root = s.sequence_add(p, {}, greedy(12));
+        s.prefill(root);
+        sampling_params sa;
+        sa.temperature = 1.0f; sa.top_k = 0; sa.top_p = 1.0f; sa.min_p = 0.0f;
+        sa.seed = seed_a;
+        auto a  = s.sequence_fork(root, &sa);
+        sa.seed = seed_b;
+        auto b  = s.sequence_fork(root, &sa);
+        s.sequence_cancel(root);
+        while (s.has_work()) s.step();
+        return std::make_pair(s.sequence(a).tokens, s.sequence(b).tokens);
+    };
+    auto [a1, b1] = run(11, 12);
+    auto [a2, b2] = run(11, 12);
+    EXPECT_EQ(a1, a2);
+    EXPECT_EQ(b1, b2);
+    EXPECT_NE(a1, b1);
+}
+
+INSTANTIATE_TEST_SUITE_P(tiny, sequences, ::testing::ValuesIn(tiny_models()),
+                         [](const auto & info) {
+                             std::string n = info.param.substr(0, info.param.find('.'));
+                             for (auto & c : n) if (c == '-') c = '_';
+                             return n;
+                         });

@@ -1,0 +1,73 @@
+#pragma once
+// Shared helpers for the engine tests: the generated tiny models and a quick way to run
+// one greedy generation.
+#include "engine/backend.h"
+#include "engine/chat-prompt.h"
+#include "engine/model.h"
+#include "engine/session.h"
+
+#include <gtest/gtest.h>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace muse::test {
+
+// One backend per test process: llama_backend_init and the log hook are process-wide.
+inline backend & test_backend() {
+    static backend be;
+    return be;
+}
+
+inline std::string model_path(const std::string & file) { return std::string(MUSE_TEST_MODELS_DIR) + "/" + file; }
+
+// The tiny models tools/make-test-models writes at build time.
+inline const std::vector<std::string> & tiny_models() {
+    static const std::vector<std::string> files = { "llama-tiny.gguf", "qwen3-tiny.gguf", "muse-glimmer-tiny.gguf" };
+    return files;
+}
+
+inline std::unique_ptr<model> model_open(backend & be, const std::string & file, const std::string & mmproj = "") {
+    model_params p;
+    p.path = model_path(file);
+    if (!mmproj.empty()) {
+        p.mmproj_path = model_path(mmproj);
+    }
+    return std::make_unique<model>(be, p);
+}
+
+inline context_params context_small(int32_t n_seq_max = 4, int32_t n_ctx = 2048) {
+    context_params c;
+    c.n_ctx     = n_ctx;
+    c.n_seq_max = n_seq_max;
+    c.n_batch   = 256;
+    c.n_threads = 2;
+    return c;
+}
+
+inline sequence_params greedy(int32_t max_tokens) {
+    sequence_params sp;
+    sp.sampling.temperature = 0.0f;
+    sp.sampling.seed        = 1;
+    sp.max_tokens           = max_tokens;
+    return sp;
+}
+
+inline chat_prompt user_prompt(const model & m, const std::string & text, bool thinking = true) {
+    chat_request req;
+    chat_message msg;
+    msg.role    = "user";
+    msg.content = text;
+    req.messages.push_back(msg);
+    req.enable_thinking = thinking;
+    return chat_format(m, req, m.media_marker());
+}
+
+// Runs `seq` alone to the end; returns its generated tokens and the concatenated event text.
+inline std::pair<std::vector<int32_t>, std::string> run_to_end(session & s, seq_handle seq) {
+    std::string text;
+    s.run(seq, [&](const token_event & ev) { text += ev.text; });
+    return { s.sequence(seq).tokens, text };
+}
+
+}  // namespace muse::test
