@@ -4,6 +4,7 @@
 #include "engine/error.h"
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <fstream>
 #include <sstream>
 
@@ -39,6 +40,7 @@ void generation_options_add(CLI::App & app, generation_options & o) {
         ->check(CLI::Range(-1, 1 << 24));
     app.add_flag("--no-think", o.no_think, "answer directly, without reasoning (where the template allows)");
     app.add_option("--stop", o.stop, "stop string (repeatable)");
+    app.add_option("--tools", o.tools_file, "tools the model may call: a JSON file with an OpenAI-style \"tools\" array");
 }
 
 std::string file_read(const std::string & path, const char * what) {
@@ -77,6 +79,30 @@ context_params context_params_make(const model_options & o, int32_t n_seq_max) {
     return cp;
 }
 
+std::vector<chat_tool> tools_parse(const std::string & text, const std::string & origin) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_object() && j.contains("tools")) {
+        j = j["tools"];
+    }
+    if (!j.is_array()) {
+        throw input_error(origin + ": expected a JSON array of tools ([{\"type\":\"function\",\"function\":{...}}])");
+    }
+    std::vector<chat_tool> tools;
+    for (size_t i = 0; i < j.size(); ++i) {
+        const auto & t  = j[i];
+        const auto & fn = t.contains("function") ? t["function"] : t;
+        if (!fn.is_object() || !fn.contains("name") || !fn["name"].is_string()) {
+            throw input_error(origin + ": tool #" + std::to_string(i) + " has no function name");
+        }
+        chat_tool ct;
+        ct.name        = fn["name"].get<std::string>();
+        ct.description = fn.value("description", "");
+        ct.parameters  = fn.contains("parameters") ? fn["parameters"].dump() : "{\"type\":\"object\"}";
+        tools.push_back(std::move(ct));
+    }
+    return tools;
+}
+
 void chat_request_apply(chat_request & req, const generation_options & o) {
     if (!o.system.empty()) {
         chat_message sys;
@@ -92,6 +118,9 @@ void chat_request_apply(chat_request & req, const generation_options & o) {
     }
     if (!o.grammar_file.empty()) {
         req.grammar = file_read(o.grammar_file, "grammar");
+    }
+    if (!o.tools_file.empty()) {
+        req.tools = tools_parse(file_read(o.tools_file, "tools"), o.tools_file);
     }
     req.think_budget    = o.think_budget;
     req.enable_thinking = !o.no_think;

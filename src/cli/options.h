@@ -29,6 +29,7 @@ struct generation_options {
     std::string              system;
     std::string              json_schema;  // a file or inline JSON
     std::string              grammar_file;
+    std::string              tools_file;   // OpenAI-style tool definitions (JSON array)
     std::vector<std::string> stop;
 };
 
@@ -42,6 +43,9 @@ context_params         context_params_make(const model_options & o, int32_t n_se
 // Applies the generation options to a chat request (system prompt, schema, grammar, budget).
 void chat_request_apply(chat_request & req, const generation_options & o);
 sequence_params sequence_params_make(const generation_options & o);
+
+// Parses OpenAI-style tool definitions (an array, or an object with a "tools" array).
+std::vector<chat_tool> tools_parse(const std::string & text, const std::string & origin);
 
 std::string file_read(const std::string & path, const char * what);
 

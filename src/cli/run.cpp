@@ -18,6 +18,7 @@ struct run_options {
     std::vector<std::string> audio;
     bool                     raw   = false;
     bool                     stats = false;
+    bool                     show_prompt = false;
 };
 
 void run_command_add(CLI::App & app, command_runner & runner) {
@@ -32,6 +33,7 @@ void run_command_add(CLI::App & app, command_runner & runner) {
     cmd->add_option("--audio", opts->audio, "an audio clip for the prompt (repeatable)");
     cmd->add_flag("--raw", opts->raw, "complete the prompt as raw text, without the chat template");
     cmd->add_flag("--stats", opts->stats, "print token counts and speed to stderr");
+    cmd->add_flag("--show-prompt", opts->show_prompt, "print the prompt the chat template rendered to stderr");
     cmd->callback([opts, &runner]() {
         runner.run = [opts](const std::atomic<bool> & cancel) {
             auto & o = *opts;
@@ -72,6 +74,9 @@ void run_command_add(CLI::App & app, command_runner & runner) {
                 req.messages.push_back(user);
                 chat_request_apply(req, o.gen);
                 chat_prompt prompt = chat_format(*mdl, req, mdl->media_marker());
+                if (o.show_prompt) {
+                    fprintf(stderr, "%s\n", prompt.text().c_str());
+                }
                 r = turn_run(ses, &prompt, "", media_list, sequence_params_make(o.gen), &out, &cancel);
             }
             for (const auto & tc : r.parsed.tool_calls) {
