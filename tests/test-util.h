@@ -27,6 +27,15 @@ inline const std::vector<std::string> & tiny_models() {
     return files;
 }
 
+// "muse-glimmer-tiny.gguf" -> "muse_glimmer_tiny", for parameterized test names.
+inline std::string model_param_name(const ::testing::TestParamInfo<std::string> & info) {
+    std::string n = info.param.substr(0, info.param.find('.'));
+    for (auto & c : n) {
+        if (c == '-') c = '_';
+    }
+    return n;
+}
+
 inline std::unique_ptr<model> model_open(backend & be, const std::string & file, const std::string & mmproj = "") {
     model_params p;
     p.path = model_path(file);

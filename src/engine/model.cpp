@@ -9,6 +9,7 @@
 #include "mtmd.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -47,13 +48,14 @@ void gguf_file_check(const std::string & path, const char * what) {
         throw input_error(path + ": cannot open the " + what + " (" + strerror(errno) + ")");
     }
     char magic[4] = {};
-    if (size < 24 || fread(magic, 1, 4, f.get()) != 4) {
-        throw input_error(path + ": the " + what + " file is truncated (" + std::to_string(size) +
-                          " bytes, shorter than a GGUF header); fetch it again");
-    }
-    if (memcmp(magic, "GGUF", 4) != 0) {
+    const size_t n_read = fread(magic, 1, 4, f.get());
+    if (n_read == 4 && memcmp(magic, "GGUF", 4) != 0) {
         throw input_error(path + ": not a GGUF file (magic bytes are not \"GGUF\"); muse loads .gguf models — "
                           "convert it with llama.cpp's convert_hf_to_gguf.py or download a GGUF build");
+    }
+    if (n_read < 4 || size < 24) {
+        throw input_error(path + ": the " + what + " file is truncated (" + std::to_string(size) +
+                          " bytes, shorter than a GGUF header); fetch it again");
     }
 }
 
@@ -106,6 +108,17 @@ model::model(backend & be, const model_params & params) : backend_(be), impl_(st
     info_.n_embd        = llama_model_n_embd(m);
     info_.n_layer       = llama_model_n_layer(m);
     info_.n_vocab       = llama_vocab_n_tokens(llama_model_get_vocab(m));
+    info_.n_head        = llama_model_n_head(m);
+    info_.n_head_kv     = llama_model_n_head_kv(m);
+    {
+        const auto key_len = [&](const char * what) {
+            const std::string v = meta_str(m, (info_.arch + ".attention." + what).c_str());
+            const long n = v.empty() ? 0 : strtol(v.c_str(), nullptr, 10);
+            return n > 0 ? n : (info_.n_head > 0 ? info_.n_embd / info_.n_head : 0);
+        };
+        info_.kv_bytes_per_token = (uint64_t) info_.n_layer * (uint64_t) info_.n_head_kv *
+                                   (uint64_t) (key_len("key_length") + key_len("value_length")) * 2u;
+    }
     info_.chat_template = common_chat_templates_source(impl_->templates.get());
     const auto caps     = common_chat_templates_get_caps(impl_->templates.get());
     const auto cap      = [&](const char * k) { auto it = caps.find(k); return it != caps.end() && it->second; };
@@ -152,5 +165,9 @@ const llama_vocab *           model::vocab() const { return llama_model_get_voca
 mtmd_context *                model::projector() const { return impl_->mtmd.get(); }
 const common_chat_templates * model::templates() const { return impl_->templates.get(); }
 const utf8_guard &            model::utf8() const { return *impl_->utf8; }
+
+std::vector<int32_t> model::tokenize(const std::string & text) const {
+    return common_tokenize(vocab(), text, true, true);
+}
 
 }  // namespace muse

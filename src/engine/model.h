@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 struct llama_model;
 struct llama_vocab;
@@ -36,6 +37,9 @@ struct model_info {
     int32_t     n_embd       = 0;
     int32_t     n_layer      = 0;
     int32_t     n_vocab      = 0;
+    int32_t     n_head       = 0;
+    int32_t     n_head_kv    = 0;
+    uint64_t    kv_bytes_per_token = 0;  // K and V of one position, all layers, f16 cache
     std::string chat_template;        // the jinja source in use
     std::string mmproj_path;
     bool        has_vision     = false;
@@ -59,6 +63,9 @@ class model {
     const common_chat_templates * templates() const;
     backend &                     get_backend() const { return backend_; }
     const utf8_guard &            utf8() const;
+    // Text to tokens the way prompts are tokenized (BOS added as the model wants, special
+    // tokens parsed).
+    std::vector<int32_t>          tokenize(const std::string & text) const;
     // Where media goes in a prompt. Random per load, so that text in a message cannot forge it.
     const std::string &           media_marker() const { return media_marker_; }
 

@@ -48,6 +48,9 @@ struct sequence_params {
     sampling_params          sampling;
     int32_t                  max_tokens = -1;  // -1: until end of generation or a full context
     std::vector<std::string> stop;             // stop strings (not included in the output)
+    // > 0: report each token's confidence over the top-k candidates (DeepConf: the negative
+    // mean log-probability of the k most likely tokens; higher is more certain).
+    int32_t                  confidence_top_k = 0;
 };
 
 using seq_handle = int64_t;
@@ -58,6 +61,8 @@ struct token_event {
     std::string   text;            // output text that became final with this token (may be empty)
     bool          finished = false;
     finish_reason reason   = FINISH_REASON_NONE;
+    float         logprob    = 0.0f;  // of the sampled token under the model's distribution
+    float         confidence = 0.0f;  // with sequence_params::confidence_top_k > 0
 };
 
 struct sequence_stats {
@@ -92,6 +97,19 @@ class session {
     // (replayed over the parent's generated tokens); without, a clone of the parent's.
     seq_handle sequence_fork(seq_handle parent, const sampling_params * sampling = nullptr, int32_t max_tokens = -2);
 
+    // A child holding `parent`'s first `n_keep` positions (shared cells) and nothing to
+    // generate until input is appended: how a new prompt that starts like an old one reuses
+    // its KV. Throws when the cells are gone (sliding-window layers drop old positions).
+    seq_handle sequence_fork_prefix(seq_handle parent, int32_t n_keep, const sampling_params * sampling = nullptr,
+                                    int32_t max_tokens = -2);
+
+    // Keeps the sequence's cells but samples nothing until input is appended (a shared prompt
+    // that agents fork from). A parked sequence is not work for has_work().
+    void sequence_park(seq_handle seq);
+
+    // The tokens in the sequence's KV range, in position order (-1 where media sits).
+    const std::vector<int32_t> & sequence_kv_tokens(seq_handle seq) const;
+
     // Stops the sequence now and frees its KV cells.
     void sequence_cancel(seq_handle seq);
     // Forgets a finished sequence's record.
@@ -99,6 +117,7 @@ class session {
 
     const sequence_stats & sequence(seq_handle seq) const;
     bool                   sequence_finished(seq_handle seq) const;
+    bool                   sequence_active(seq_handle seq) const;  // has input to decode or a token to sample
 
     // Decodes `seq`'s pending prompt until it has logits, without sampling anything.
     // Other sequences must not be waiting to sample (their logits would be overwritten).
@@ -109,7 +128,7 @@ class session {
 
     // Runs `seq` alone until it finishes; `on_event` sees each of its events.
     template <typename F> void run(seq_handle seq, F && on_event) {
-        while (!sequence_finished(seq)) {
+        while (sequence_active(seq)) {
             for (auto & ev : step()) {
                 if (ev.seq == seq) on_event(ev);
             }

@@ -51,9 +51,4 @@ TEST_P(bad_input, broken_schema_and_grammar_are_refused) {
     EXPECT_EQ(s.n_live(), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(tiny, bad_input, ::testing::ValuesIn(tiny_models()),
-                         [](const auto & info) {
-                             std::string n = info.param.substr(0, info.param.find('.'));
-                             for (auto & c : n) if (c == '-') c = '_';
-                             return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(tiny, bad_input, ::testing::ValuesIn(tiny_models()), model_param_name);

@@ -119,12 +119,7 @@ day ::= "0" [1-9] | [12] [0-9] | "3" [01])";
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(tiny, constrained, ::testing::ValuesIn(tiny_models()),
-                         [](const auto & info) {
-                             std::string n = info.param.substr(0, info.param.find('.'));
-                             for (auto & c : n) if (c == '-') c = '_';
-                             return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(tiny, constrained, ::testing::ValuesIn(tiny_models()), model_param_name);
 
 // The conversation ends inside the reasoning (a continued assistant message), so the budget
 // counts from the first generated token: random weights would rarely open a reasoning block
@@ -174,4 +169,4 @@ TEST_P(think_budget, reasoning_never_exceeds_the_budget) {
 }
 
 INSTANTIATE_TEST_SUITE_P(tiny, think_budget, ::testing::Values("qwen3-tiny.gguf", "muse-glimmer-tiny.gguf"),
-                         [](const auto & info) { return info.param.substr(0, info.param.find('-')); });
+                         model_param_name);

@@ -97,9 +97,4 @@ TEST_P(generate, stop_strings_end_the_output_before_the_stop) {
     EXPECT_EQ(text.find(stop), std::string::npos);
 }
 
-INSTANTIATE_TEST_SUITE_P(tiny, generate, ::testing::ValuesIn(tiny_models()),
-                         [](const auto & info) {
-                             std::string n = info.param.substr(0, info.param.find('.'));
-                             for (auto & c : n) if (c == '-') c = '_';
-                             return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(tiny, generate, ::testing::ValuesIn(tiny_models()), model_param_name);

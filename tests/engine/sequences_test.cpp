@@ -145,9 +145,49 @@ TEST_P(sequences, reseeded_forks_differ_but_are_reproducible) {
     EXPECT_NE(a1, b1);
 }
 
-INSTANTIATE_TEST_SUITE_P(tiny, sequences, ::testing::ValuesIn(tiny_models()),
-                         [](const auto & info) {
-                             std::string n = info.param.substr(0, info.param.find('.'));
-                             for (auto & c : n) if (c == '-') c = '_';
-                             return n;
-                         });
+// A new prompt that starts like a parked one reuses its cells: only the new tail is decoded,
+// and the result is what the new prompt gives on its own.
+TEST_P(sequences, fork_prefix_of_a_parked_prompt_equals_a_fresh_run) {
+    auto       first    = user_prompt(*mdl, "Summarize the plot of Hamlet.");
+    chat_request longer;
+    longer.messages.push_back({ "user", "Summarize the plot of Hamlet.\n\nUse one sentence.", {}, "", {}, "", "" });
+    auto       second   = chat_format(*mdl, longer, mdl->media_marker());
+    const auto expected = alone(*mdl, second, 16);
+
+    session s(*mdl, context_small());
+    auto    root = s.sequence_add(first, {}, greedy(16));
+    s.prefill(root);
+    s.sequence_park(root);
+    EXPECT_FALSE(s.has_work());
+
+    const auto & have = s.sequence_kv_tokens(root);
+    const auto   want = mdl->tokenize(second.text());
+    size_t       lcp  = 0;
+    while (lcp < have.size() && lcp < want.size() && have[lcp] == want[lcp]) lcp++;
+    ASSERT_GT(lcp, 4u);
+    ASSERT_LT(lcp, want.size());
+
+    const int64_t before = s.n_decoded();
+    auto          child  = s.sequence_fork_prefix(root, (int32_t) lcp);
+    s.sequence_append_tokens(child, std::vector<int32_t>(want.begin() + (std::ptrdiff_t) lcp, want.end()));
+    s.prefill(child);
+    EXPECT_EQ(s.n_decoded() - before, (int64_t) (want.size() - lcp)) << "only the new tail is decoded";
+    EXPECT_EQ(run_to_end(s, child).first, expected);
+    EXPECT_EQ(s.sequence(child).n_shared, (int32_t) lcp);
+}
+
+TEST_P(sequences, token_confidence_and_logprob_are_reported) {
+    session s(*mdl, context_small());
+    auto    sp           = greedy(12);
+    sp.confidence_top_k  = 20;
+    auto    h            = s.sequence_add(user_prompt(*mdl, "Hello"), {}, sp);
+    int     n            = 0;
+    s.run(h, [&](const token_event & ev) {
+        EXPECT_GT(ev.confidence, 0.0f);
+        EXPECT_LE(ev.logprob, 0.0f);
+        n++;
+    });
+    EXPECT_EQ(n, 12);
+}
+
+INSTANTIATE_TEST_SUITE_P(tiny, sequences, ::testing::ValuesIn(tiny_models()), model_param_name);

@@ -1,0 +1,16 @@
+#pragma once
+// Statistics of one next-token distribution, from raw logits: the log normaliser (so that
+// any token's log-probability is logit - log_z) and DeepConf's token confidence, the
+// negative mean log-probability of the k most likely tokens (higher = more certain).
+#include <cstdint>
+
+namespace muse {
+
+struct token_stats {
+    float log_z      = 0.0f;
+    float confidence = 0.0f;  // 0 when top_k <= 0
+};
+
+token_stats token_stats_of(const float * logits, int32_t n_vocab, int32_t top_k);
+
+}  // namespace muse
