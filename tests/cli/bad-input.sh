@@ -20,7 +20,7 @@ expect_error() {
         echo "FAIL $name (exit $rc): $out"
         failed=$((failed + 1))
     else
-        echo "ok   $name: ${out%%$'\n'*}"
+        echo "ok   $name: ${out##*$'\n'}"
         passed=$((passed + 1))
     fi
 }
@@ -43,17 +43,10 @@ expect_error "wrong magic"        "not a GGUF file"    -- run -m "$tmp/magic.ggu
 expect_error "bit-flipped header" "flipped.gguf"       -- run -m "$tmp/flipped.gguf" -p hi
 expect_error "text file as model" "not a GGUF file"    -- info -m "$tmp/notes.txt"
 expect_error "no prompt"          "no prompt"          -- run -m "$model" -n 1
-expect_error "image without projector" "--mmproj"      -- run -m "$model" -p hi --image "$tmp/notes.txt"
 
 glimmer=(-m "$models/muse-glimmer-tiny.gguf" --mmproj "$models/muse-glimmer-tiny-mmproj.gguf")
-python3 - "$tmp/half.png" <<'PY' 2>/dev/null || node -e "require('fs').writeFileSync(process.argv[1], Buffer.from('89504e470d0a1a0a0000000d4948445200000040', 'hex'))" "$tmp/half.png"
-import sys, zlib, struct
-w = h = 64
-raw = b''.join(b'\x00' + bytes((x * 4) % 256 for x in range(w * 3)) for _ in range(h))
-def chunk(t, d): return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
-png = b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 2, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b'')
-open(sys.argv[1], 'wb').write(png[: len(png) // 2])
-PY
+node "$(dirname "$0")/make-png.js" "$tmp/full.png" 64 64 "$tmp/half.png"
+expect_error "image without projector" "--mmproj"      -- run -m "$model" -p hi --image "$tmp/full.png"
 expect_error "PNG cut in half"    "could not be decoded" -- run "${glimmer[@]}" -p hi --image "$tmp/half.png"
 expect_error "WebP image"         "WebP"               -- run "${glimmer[@]}" -p hi --image "$tmp/photo.webp"
 expect_error "text as image"      "unsupported media"  -- run "${glimmer[@]}" -p hi --image "$tmp/notes.txt"
