@@ -132,10 +132,8 @@ struct session::impl {
         if (n_prompt_positions == 0) {
             throw input_error("the prompt is empty; give some text");
         }
-        s.params.sampling.validate();
         s.id    = id_take();
         s.state = SEQ_STATE_PENDING;
-        s.stream.set_stops(s.params.stop);
         const seq_handle h = next_handle++;
         seqs.emplace(h, std::move(s));
         return h;
@@ -148,7 +146,9 @@ struct session::impl {
     void sample(seq_record & s, seq_handle h, std::vector<token_event> & events) {
         float *           logits = llama_get_logits_ith(ctx.get(), s.logits_idx);
         const int32_t     n_vocab = llama_vocab_n_tokens(mdl.vocab());
-        const token_stats tstats  = token_stats_of(logits, n_vocab, s.params.confidence_top_k);
+        // Log-probabilities cost a pass over the vocabulary: only for sequences that asked.
+        const token_stats tstats  = s.params.confidence_top_k > 0 ? token_stats_of(logits, n_vocab, s.params.confidence_top_k)
+                                                                   : token_stats{};
         mdl.utf8().apply(logits, s.utf8);
         const llama_token tok = common_sampler_sample(s.sampler.get(), ctx.get(), s.logits_idx);
         common_sampler_accept(s.sampler.get(), tok, true);
@@ -160,7 +160,7 @@ struct session::impl {
         ev.seq        = h;
         ev.token      = tok;
         ev.confidence = tstats.confidence;
-        ev.logprob    = logits[tok] - tstats.log_z;  // the sampled token is never one the guard masked
+        ev.logprob    = s.params.confidence_top_k > 0 ? logits[tok] - tstats.log_z : 0.0f;  // never a masked token
         if (llama_vocab_is_eog(mdl.vocab(), tok)) {
             finish(s, FINISH_REASON_STOP, &ev);
         } else {
@@ -321,16 +321,24 @@ session::session(model & mdl, const context_params & params) : impl_(std::make_u
 
 session::~session() = default;
 
+// A sequence's sampling side: its sampler, the stops and the special tokens its text shows.
+static void record_init(seq_record & s, const model & mdl, const sequence_params & params, const chat_prompt * prompt) {
+    s.params  = params;
+    s.prompt  = prompt ? std::make_shared<const chat_prompt>(prompt->clone()) : nullptr;
+    s.sampler = sampler_make(mdl.get(), params.sampling, prompt, &s.preserved);
+    if (prompt) {
+        for (const auto & stop : prompt->get().params.additional_stops) {
+            s.params.stop.push_back(stop);
+        }
+    }
+    s.stream.set_stops(s.params.stop);
+}
+
 seq_handle session::sequence_add(const chat_prompt & prompt, const std::vector<media> & media_list,
                                  const sequence_params & params) {
     auto & m = *impl_;
     seq_record s;
-    s.params  = params;
-    s.prompt  = std::make_shared<const chat_prompt>(prompt.clone());
-    s.sampler = sampler_make(m.mdl.get(), params.sampling, &prompt, &s.preserved);
-    for (const auto & stop : prompt.get().params.additional_stops) {
-        s.params.stop.push_back(stop);
-    }
+    record_init(s, m.mdl, params, &prompt);
     int32_t n_positions = 0;
     if (media_list.empty()) {
         auto tokens = m.mdl.tokenize(prompt.text());
@@ -394,8 +402,7 @@ seq_handle session::sequence_add_tokens(const std::vector<int32_t> & tokens, con
         }
     }
     seq_record s;
-    s.params  = params;
-    s.sampler = sampler_make(m.mdl.get(), params.sampling, nullptr, nullptr);
+    record_init(s, m.mdl, params, nullptr);
     s.pending.push_back({ tokens, nullptr });
     return m.add(std::move(s), (int32_t) tokens.size());
 }
@@ -466,8 +473,8 @@ seq_handle session::sequence_fork(seq_handle parent_h, const sampling_params * s
     return h;
 }
 
-seq_handle session::sequence_fork_prefix(seq_handle parent_h, int32_t n_keep, const sampling_params * sampling,
-                                         int32_t max_tokens) {
+seq_handle session::sequence_fork_prefix(seq_handle parent_h, int32_t n_keep, const sequence_params & params,
+                                         const chat_prompt * prompt) {
     auto &       m      = *impl_;
     seq_record & parent = m.get(parent_h);
     if (parent.state == SEQ_STATE_FINISHED) {
@@ -483,23 +490,13 @@ seq_handle session::sequence_fork_prefix(seq_handle parent_h, int32_t n_keep, co
         throw runtime_error("the shared prefix is no longer in the sliding-window cache; decode it again");
     }
     seq_record child;
-    child.id          = m.id_take();
-    child.state       = SEQ_STATE_PARKED;
-    child.prompt      = parent.prompt;
-    child.chunks      = parent.chunks;
-    child.preserved   = parent.preserved;
-    child.params      = parent.params;
+    record_init(child, m.mdl, params, prompt);
+    child.id     = m.id_take();
+    child.state  = SEQ_STATE_PARKED;
+    child.chunks = parent.chunks;
     child.kv_tokens.assign(parent.kv_tokens.begin(), parent.kv_tokens.begin() + n_keep);
     child.stats.n_past   = n_keep;
     child.stats.n_shared = n_keep;
-    if (max_tokens != -2) {
-        child.params.max_tokens = max_tokens;
-    }
-    if (sampling) {
-        child.params.sampling = *sampling;
-    }
-    child.stream.set_stops(child.params.stop);
-    child.sampler = sampler_make(m.mdl.get(), child.params.sampling, child.prompt.get(), nullptr);
     llama_memory_seq_cp(mem, parent.id, child.id, 0, n_keep);
     const seq_handle h = m.next_handle++;
     m.seqs.emplace(h, std::move(child));

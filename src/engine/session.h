@@ -61,7 +61,7 @@ struct token_event {
     std::string   text;            // output text that became final with this token (may be empty)
     bool          finished = false;
     finish_reason reason   = FINISH_REASON_NONE;
-    float         logprob    = 0.0f;  // of the sampled token under the model's distribution
+    float         logprob    = 0.0f;  // of the sampled token (with confidence_top_k > 0)
     float         confidence = 0.0f;  // with sequence_params::confidence_top_k > 0
 };
 
@@ -99,9 +99,11 @@ class session {
 
     // A child holding `parent`'s first `n_keep` positions (shared cells) and nothing to
     // generate until input is appended: how a new prompt that starts like an old one reuses
-    // its KV. Throws when the cells are gone (sliding-window layers drop old positions).
-    seq_handle sequence_fork_prefix(seq_handle parent, int32_t n_keep, const sampling_params * sampling = nullptr,
-                                    int32_t max_tokens = -2);
+    // its KV. The child samples as `params` and `prompt` say (its grammar, reasoning tags,
+    // stops); `prompt` may be null for raw text. Throws when the cells are gone (sliding-window
+    // layers drop old positions).
+    seq_handle sequence_fork_prefix(seq_handle parent, int32_t n_keep, const sequence_params & params,
+                                    const chat_prompt * prompt);
 
     // Keeps the sequence's cells but samples nothing until input is appended (a shared prompt
     // that agents fork from). A parked sequence is not work for has_work().
