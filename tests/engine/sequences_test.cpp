@@ -168,7 +168,7 @@ TEST_P(sequences, fork_prefix_of_a_parked_prompt_equals_a_fresh_run) {
     ASSERT_LT(lcp, want.size());
 
     const int64_t before = s.n_decoded();
-    auto          child  = s.sequence_fork_prefix(root, (int32_t) lcp);
+    auto          child  = s.sequence_fork_prefix(root, (int32_t) lcp, greedy(16), &second);
     s.sequence_append_tokens(child, std::vector<int32_t>(want.begin() + (std::ptrdiff_t) lcp, want.end()));
     s.prefill(child);
     EXPECT_EQ(s.n_decoded() - before, (int64_t) (want.size() - lcp)) << "only the new tail is decoded";

@@ -1,0 +1,220 @@
+// The reasoning modes on the tiny models: shared-prompt agents equal single runs, budgets hold,
+// early stopping frees cells, cancelling frees everything, plans always parse.
+#include "engine/error.h"
+#include "reason/modes.h"
+#include "reason/orchestrate.h"
+#include "test-util.h"
+
+#include <nlohmann/json.hpp>
+
+using namespace muse;
+using namespace muse::reason;
+using namespace muse::test;
+
+namespace {
+
+chat_request question(const std::string & text) {
+    chat_request req;
+    req.messages.push_back({ "user", text, {}, "", {}, "", "" });
+    return req;
+}
+
+reason_params contemplate_params(int agents, float temperature, int max_tokens) {
+    reason_params p;
+    p.mode                 = REASON_MODE_CONTEMPLATE;
+    p.agents               = agents;
+    p.sampling.temperature = temperature;
+    p.sampling.top_k       = 0;
+    p.sampling.top_p       = 1.0f;
+    p.sampling.min_p       = 0.0f;
+    p.sampling.seed        = 100;
+    p.max_tokens           = max_tokens;
+    return p;
+}
+
+class modes : public ::testing::TestWithParam<std::string> {
+  protected:
+    void SetUp() override { mdl = model_open(test_backend(), GetParam()); }
+    std::unique_ptr<model> mdl;
+};
+
+}  // namespace
+
+TEST_P(modes, greedy_agents_all_equal_the_single_run) {
+    session s(*mdl, context_small(8, 4096));
+    reason_params single = contemplate_params(1, 0.0f, 20);
+    single.mode          = REASON_MODE_THINKING;
+    const auto alone     = reason_run(s, question("What is 6 times 7?"), {}, single);
+    EXPECT_EQ(s.n_live(), 0);
+
+    const auto many = reason_run(s, question("What is 6 times 7?"), {}, contemplate_params(4, 0.0f, 20));
+    ASSERT_EQ(many.agents.size(), 4u);
+    for (const auto & a : many.agents) {
+        EXPECT_EQ(a.content, alone.content) << "agent " << a.index;
+        EXPECT_EQ(a.reasoning, alone.reasoning) << "agent " << a.index;
+        EXPECT_EQ(a.reasoning_tokens + a.answer_tokens, alone.reasoning_tokens + alone.answer_tokens);
+    }
+    EXPECT_DOUBLE_EQ(many.agreement, many.final_answer.empty() ? 0.0 : 1.0);
+    EXPECT_EQ(many.prompt_tokens, alone.prompt_tokens) << "the prompt is decoded once";
+    EXPECT_EQ(s.n_live(), 0);
+}
+
+TEST_P(modes, agents_with_different_seeds_differ) {
+    session s(*mdl, context_small(8, 4096));
+    const auto r = reason_run(s, question("Name a fruit."), {}, contemplate_params(4, 1.0f, 16));
+    std::set<std::string> distinct;
+    for (const auto & a : r.agents) distinct.insert(a.reasoning + "|" + a.content);
+    EXPECT_GT(distinct.size(), 1u);
+    std::set<uint32_t> seeds;
+    for (const auto & a : r.agents) seeds.insert(a.seed);
+    EXPECT_EQ(seeds.size(), 4u);
+}
+
+TEST_P(modes, token_budgets_hold_per_agent_and_in_total) {
+    session s(*mdl, context_small(8, 4096));
+    auto    p    = contemplate_params(4, 1.0f, 30);
+    p.total_budget = 70;
+    const auto r = reason_run(s, question("Tell me a long story."), {}, p);
+    int total = 0;
+    for (const auto & a : r.agents) {
+        EXPECT_LE(a.reasoning_tokens + a.answer_tokens, 30) << "agent " << a.index;
+        total += a.reasoning_tokens + a.answer_tokens;
+    }
+    EXPECT_LE(total, 70);
+    EXPECT_EQ(r.reasoning_tokens + r.answer_tokens, total);
+    int n_budget = 0;
+    for (const auto & a : r.agents) n_budget += a.status == AGENT_STATUS_BUDGET;
+    EXPECT_GT(n_budget, 0) << "4 agents x 30 tokens cannot fit in 70";
+}
+
+// A threshold no window can reach: every agent but the warm-up one stops as soon as its
+// first window is full, and its cells are freed at that moment.
+TEST_P(modes, online_early_stop_stops_low_confidence_agents_and_frees_them) {
+    session s(*mdl, context_small(8, 4096));
+    auto    p             = contemplate_params(4, 1.0f, 40);
+    p.aggregate           = AGGREGATE_KIND_CONFIDENCE;
+    p.warmup_agents       = 1;
+    p.confidence_window   = 4;
+    p.stop_threshold      = 1e9;
+    int min_live = 100;
+    const auto r = reason_run(s, question("Explain gravity."), {}, p, [&](const agent_progress & pr) {
+        if (pr.agent == 0 && !pr.event->finished) min_live = std::min(min_live, s.n_live());
+    });
+    ASSERT_EQ(r.agents.size(), 4u);
+    EXPECT_FALSE(r.agents[0].stopped_early);
+    for (size_t i = 1; i < 4; ++i) {
+        EXPECT_TRUE(r.agents[i].stopped_early) << i;
+        EXPECT_EQ(r.agents[i].reasoning_tokens + r.agents[i].answer_tokens, 4) << "stopped when its first window filled";
+    }
+    EXPECT_EQ(min_live, 2) << "the parked prompt and the warm-up agent; the stopped agents' cells are freed";
+    EXPECT_EQ(s.n_live(), 0);
+}
+
+TEST_P(modes, offline_confidence_keeps_the_top_traces) {
+    session s(*mdl, context_small(8, 4096));
+    auto    p        = contemplate_params(4, 1.0f, 12);
+    p.aggregate      = AGGREGATE_KIND_CONFIDENCE;
+    p.keep_percent   = 50;
+    p.warmup_agents  = 4;  // no online stopping
+    const auto r = reason_run(s, question("Pick a number."), {}, p);
+    int kept = 0;
+    for (const auto & a : r.agents) kept += a.kept;
+    EXPECT_GE(kept, 2);
+    EXPECT_LE(kept, 3);
+}
+
+TEST_P(modes, synthesis_pass_reads_the_agents_answers) {
+    session s(*mdl, context_small(8, 4096));
+    auto    p    = contemplate_params(3, 0.8f, 12);
+    p.aggregate  = AGGREGATE_KIND_SYNTHESIZE;
+    const auto r = reason_run(s, question("What is the capital of France?"), {}, p);
+    ASSERT_EQ(r.agents.size(), 4u);
+    EXPECT_EQ(r.agents.back().role, "synthesis");
+    EXPECT_EQ(r.content, r.agents.back().content);
+    EXPECT_EQ(s.n_live(), 0);
+}
+
+TEST_P(modes, cancelling_mid_way_frees_every_sequence) {
+    session           s(*mdl, context_small(8, 4096));
+    std::atomic<bool> cancel{ false };
+    int               tokens = 0;
+    const auto r = reason_run(s, question("Write an essay."), {}, contemplate_params(4, 1.0f, 200),
+                              [&](const agent_progress &) {
+                                  if (++tokens == 20) cancel = true;
+                              }, &cancel);
+    EXPECT_TRUE(r.cancelled);
+    for (const auto & a : r.agents) EXPECT_EQ(a.status, AGENT_STATUS_CANCELLED) << a.index;
+    EXPECT_LT(tokens, 4 * 200);
+    EXPECT_EQ(s.n_live(), 0);
+}
+
+TEST_P(modes, instant_and_thinking_report_channels) {
+    session       s(*mdl, context_small(2, 4096));
+    reason_params p = contemplate_params(1, 0.0f, 24);
+    p.mode          = REASON_MODE_INSTANT;
+    const auto instant = reason_run(s, question("Hi"), {}, p);
+    EXPECT_EQ(instant.reasoning_tokens + instant.answer_tokens, 24);
+    p.mode = REASON_MODE_THINKING;
+    const auto thinking = reason_run(s, question("Hi"), {}, p);
+    EXPECT_EQ(thinking.reasoning_tokens + thinking.answer_tokens, 24);
+    EXPECT_EQ(s.n_live(), 0);
+}
+
+TEST_P(modes, orchestrate_plans_runs_subagents_and_merges) {
+    session       s(*mdl, context_small(8, 4096));
+    reason_params p = contemplate_params(1, 0.7f, 16);
+    p.mode          = REASON_MODE_ORCHESTRATE;
+    p.max_subtasks  = 3;
+    const auto r = reason_run(s, question("Plan a trip to Rome and estimate its cost."), {}, p);
+    ASSERT_GE(r.agents.size(), 3u);  // planner, >= 1 sub-agent, merger
+    EXPECT_EQ(r.agents.front().role, "planner");
+    EXPECT_EQ(r.agents.back().role, "merger");
+    EXPECT_GE(r.plan.size(), 1u);
+    EXPECT_LE(r.plan.size(), 3u);
+    EXPECT_EQ(r.agents.size(), r.plan.size() + 2);
+    EXPECT_EQ(s.n_live(), 0);
+}
+
+TEST_P(modes, too_many_agents_for_the_session_is_an_input_error) {
+    session s(*mdl, context_small(3, 2048));
+    EXPECT_THROW(reason_run(s, question("x"), {}, contemplate_params(4, 0.5f, 4)), input_error);
+    EXPECT_EQ(s.n_live(), 0);
+    auto bad   = contemplate_params(17, 0.5f, 4);
+    EXPECT_THROW(reason_run(s, question("x"), {}, bad), input_error);
+}
+
+INSTANTIATE_TEST_SUITE_P(tiny, modes, ::testing::Values("qwen3-tiny.gguf", "muse-glimmer-tiny.gguf"), model_param_name);
+
+// The planner's plan is valid under its grammar for 50 seeds, even with random weights.
+TEST(planner, plan_is_valid_json_under_its_grammar_for_50_seeds) {
+    auto         m   = model_open(test_backend(), "qwen3-tiny.gguf");
+    chat_request req = question("Organise a conference.\n\nSplit this request into at most 3 sub-tasks. Reply only with JSON.");
+    req.json_schema     = plan_schema(3);
+    req.enable_thinking = false;
+    const auto prompt   = chat_format(*m, req, m->media_marker());
+    ASSERT_TRUE(prompt.has_grammar());
+    session s(*m, context_small(5, 8192));
+    for (uint32_t first = 1; first <= 50; first += 5) {
+        std::vector<std::pair<uint32_t, seq_handle>> running;
+        for (uint32_t seed = first; seed < first + 5; ++seed) {
+            sequence_params sp;
+            sp.sampling.seed        = seed;
+            sp.sampling.temperature = 1.0f;
+            sp.max_tokens           = 1200;
+            running.emplace_back(seed, s.sequence_add(prompt, {}, sp));
+        }
+        while (s.has_work()) s.step();
+        for (auto [seed, h] : running) {
+            const auto text   = s.sequence(h).text;
+            const auto reason = s.sequence(h).reason;
+            s.sequence_release(h);
+            ASSERT_EQ(reason, FINISH_REASON_STOP) << "seed " << seed << ": plan not finished: " << text;
+            const auto parsed = chat_parse(prompt, text, false);
+            auto       j      = nlohmann::json::parse(parsed.content, nullptr, false);
+            ASSERT_FALSE(j.is_discarded()) << "seed " << seed << ": " << parsed.content;
+            const auto tasks = plan_parse(parsed.content, 3);
+            EXPECT_GE(tasks.size(), 1u) << "seed " << seed << ": " << parsed.content;
+            EXPECT_LE(j["subtasks"].size(), 3u);
+        }
+    }
+}
