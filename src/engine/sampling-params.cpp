@@ -89,6 +89,15 @@ sampler_ptr sampler_make(const llama_model * mdl, const sampling_params & sp, co
             preserved_tokens->insert(cp.preserved_tokens.begin(), cp.preserved_tokens.end());
         }
     }
+    // llama-common leaks its sampler chain when a grammar fails to parse (the sanitizer build
+    // found it): check user and schema grammars on their own first.
+    if (!cp.grammar.empty() && !cp.grammar_lazy) {
+        llama_sampler * check = llama_sampler_init_grammar(vocab, cp.grammar.grammar.c_str(), "root");
+        if (!check) {
+            throw input_error("the grammar does not parse; check the GBNF (llama.cpp's grammars/README.md documents it)");
+        }
+        llama_sampler_free(check);
+    }
     sampler_ptr s;
     try {
         s.reset(common_sampler_init(mdl, cp));

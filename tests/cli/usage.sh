@@ -56,5 +56,21 @@ rc=$?
     grep -q "cannot open the media file" "$tmp/chat.err" && grep -q "conversation cleared" "$tmp/chat.err"
 check "chat: history, /image error kept the chat alive, /reset, /save" $? "rc=$rc $(cat "$tmp/chat.err" | tail -3)"
 
+out=$("$muse" run -m "$qwen" -p "What is 2+2?" --mode contemplate --agents 3 -n 12 --seed 4 2>&1)
+grep -q "final answer:" <<<"$out" && [ "$(grep -cE '^[0-9]+ +agent ' <<<"$out")" -eq 3 ]
+check "run --mode contemplate prints a table of 3 agents" $? "$out"
+
+out=$("$muse" run -m "$qwen" -p "Plan a picnic." --mode orchestrate --max-subtasks 2 -n 12 --seed 4 2>&1)
+grep -qE '^0 +planner' <<<"$out" && grep -qE 'merger' <<<"$out"
+check "run --mode orchestrate shows planner, sub-agents and merger" $? "$out"
+
+out=$("$muse" run -m "$qwen" -p "hi" --mode thinking --think-budget 4 -n 12 --seed 4 2>&1 >/dev/null | tail -1)
+grep -qE "^thinking: reasoning [0-9]+ tok, answer [0-9]+ tok" <<<"$out"
+check "run --mode thinking reports reasoning and answer tokens" $? "$out"
+
+"$muse" run -m "$qwen" -p "x" --mode contemplate --agents 40 >/dev/null 2>&1
+[ $? -ne 0 ]
+check "run --agents 40 is refused" $? "accepted"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

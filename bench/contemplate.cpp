@@ -1,0 +1,167 @@
+// bench/contemplate: N agents on one shared 512-token prompt, 128 tokens each, through muse's
+// contemplate mode, side by side with llama-batched-bench -pps -kvu (the same work at the
+// kernel's limit: shared prompt computed once, all sequences in one batch) from the same tree.
+//
+//   muse-bench-contemplate --batched-bench PATH -m MODEL [-t 2] [-r 3] [-p 512] [-n 128] [--agents 1,2,4,8,16]
+#include "engine/backend.h"
+#include "engine/error.h"
+#include "engine/model.h"
+#include "engine/session.h"
+#include "reason/modes.h"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <vector>
+
+using namespace muse;
+
+namespace {
+
+struct options {
+    std::string      batched_bench;
+    std::string      model_path;
+    int              threads  = 2;
+    int              reps     = 3;
+    int              n_prompt = 512;
+    int              n_gen    = 128;
+    std::vector<int> agents   = { 1, 2, 4, 8, 16 };
+};
+
+double median(std::vector<double> v) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// A user message of about n tokens of ordinary words.
+std::string prompt_text(const model & m, int n_tokens) {
+    static const char * words[] = { "river", "stone", "light", "garden", "number", "seven", "window", "market",
+                                    "engine", "winter", "paper", "orange", "travel", "silver", "question", "table" };
+    std::mt19937 rng(7);
+    std::string  text = "Read the notes and answer the question at the end.\n";
+    while ((int) m.tokenize(text).size() < n_tokens - 24) {
+        text += words[rng() % 16];
+        text += rng() % 9 == 0 ? ".\n" : " ";
+    }
+    return text + "\nQuestion: which word appears most often?";
+}
+
+struct muse_run {
+    double ttft = 0, wall = 0, tokens = 0;
+    int    prompt_tokens = 0;
+};
+
+muse_run muse_once(model & m, const options & o, int agents, const std::string & text, uint32_t seed) {
+    context_params cp;
+    cp.n_ctx     = o.n_prompt + agents * o.n_gen + 256;
+    cp.n_batch   = 512;
+    cp.n_seq_max = agents + 2;
+    cp.n_threads = o.threads;
+    session s(m, cp);
+
+    chat_request req;
+    req.messages.push_back({ "user", text, {}, "", {}, "", "" });
+    reason::reason_params p;
+    p.mode                 = reason::REASON_MODE_CONTEMPLATE;
+    p.agents               = agents;
+    p.aggregate            = reason::AGGREGATE_KIND_VOTE;
+    p.max_tokens           = o.n_gen;
+    p.sampling.seed        = seed;
+    p.sampling.temperature = 0.8f;
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto r  = reason::reason_run(s, req, {}, p);
+    muse_run out;
+    out.wall          = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    out.ttft          = r.ttft_secs;
+    out.tokens        = r.reasoning_tokens + r.answer_tokens;
+    out.prompt_tokens = r.prompt_tokens;
+    return out;
+}
+
+struct anchor_row {
+    int    pl = 0;
+    double t_pp = 0, t = 0, speed = 0;
+};
+
+std::vector<anchor_row> batched_bench_run(const options & o, int n_prompt) {
+    std::string npl;
+    for (int n : o.agents) npl += (npl.empty() ? "" : ",") + std::to_string(n);
+    int max_agents = *std::max_element(o.agents.begin(), o.agents.end());
+    const std::string cmd = "'" + o.batched_bench + "' -m '" + o.model_path + "' -t " + std::to_string(o.threads) +
+                            " -c " + std::to_string(n_prompt + max_agents * o.n_gen + 256) + " -b 512 -ub 512 -fa off" +
+                            " -npp " + std::to_string(n_prompt) + " -ntg " + std::to_string(o.n_gen) + " -npl " + npl +
+                            " -pps -kvu --output-format jsonl 2>/dev/null";
+    std::unique_ptr<FILE, int (*)(FILE *)> pipe(popen(cmd.c_str(), "r"), pclose);
+    if (!pipe) throw runtime_error("cannot run " + o.batched_bench);
+    std::vector<anchor_row> rows;
+    char line[1 << 14];
+    while (fgets(line, sizeof(line), pipe.get())) {
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_discarded() || !j.contains("pl")) continue;
+        rows.push_back({ j["pl"].get<int>(), j["t_pp"].get<double>(), j["t"].get<double>(), j["speed"].get<double>() });
+    }
+    return rows;
+}
+
+}  // namespace
+
+int main(int argc, char ** argv) {
+    options  o;
+    CLI::App app{ "muse contemplate benchmark: N agents on one shared prompt vs llama-batched-bench -pps" };
+    app.add_option("--batched-bench", o.batched_bench, "llama-batched-bench binary")->required();
+    app.add_option("-m,--model", o.model_path, "model")->required();
+    app.add_option("-t,--threads", o.threads);
+    app.add_option("-r,--reps", o.reps);
+    app.add_option("-p,--n-prompt", o.n_prompt);
+    app.add_option("-n,--n-gen", o.n_gen);
+    app.add_option("--agents", o.agents)->delimiter(',');
+    CLI11_PARSE(app, argc, argv);
+    try {
+        backend      be;
+        model_params mp;
+        mp.path = o.model_path;
+        model m(be, mp);
+        const std::string text = prompt_text(m, o.n_prompt);
+        // The anchor gets the same prompt length muse's chat template produces.
+        const int n_prompt = (int) m.tokenize(text).size() + 12;
+        std::vector<std::vector<anchor_row>> anchor_reps;
+        for (int r = 0; r < o.reps; ++r) anchor_reps.push_back(batched_bench_run(o, n_prompt));
+
+        const uint64_t kv = m.info().kv_bytes_per_token;
+        printf("model %s, %d threads, prompt ~%d tokens shared, %d generated per agent, median of %d\n\n",
+               o.model_path.c_str(), o.threads, n_prompt, o.n_gen, o.reps);
+        printf("| %3s | %9s | %9s | %11s | %14s | %9s | %12s | %11s | %14s |\n", "N", "TTFT s", "TTFT/N=1", "muse wall s",
+               "batched-bench s", "ratio", "muse tok/s", "KV MiB", "KV if copied");
+        printf("|-----|-----------|-----------|-------------|----------------|-----------|--------------|-------------|----------------|\n");
+        double ttft1 = 0;
+        for (int n : o.agents) {
+            std::vector<double> ttft, wall, toks;
+            for (int r = 0; r < o.reps; ++r) {
+                const auto run = muse_once(m, o, n, text, 1000u + (uint32_t) r);
+                ttft.push_back(run.ttft);
+                wall.push_back(run.wall);
+                toks.push_back(run.tokens / run.wall);
+            }
+            std::vector<double> anchor;
+            for (const auto & rows : anchor_reps)
+                for (const auto & row : rows)
+                    if (row.pl == n) anchor.push_back(row.t);
+            const double t1 = median(ttft);
+            if (n == o.agents.front()) ttft1 = t1;
+            const double kv_shared = (double) kv * (n_prompt + n * o.n_gen) / (1 << 20);
+            const double kv_copied = (double) kv * n * (n_prompt + o.n_gen) / (1 << 20);
+            printf("| %3d | %9.2f | %8.2fx | %11.2f | %14.2f | %8.3fx | %12.1f | %11.1f | %14.1f |\n", n, t1, t1 / ttft1,
+                   median(wall), median(anchor), median(wall) / median(anchor), median(toks), kv_shared, kv_copied);
+            fflush(stdout);
+        }
+    } catch (const std::exception & e) {
+        fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}
