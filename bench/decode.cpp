@@ -67,6 +67,12 @@ double muse_pp_once(model & m, int threads, int depth, int n, uint32_t seed) {
     session &       s   = *ses;
     sequence_params sp;
     sp.sampling.temperature = 0;
+    // Like llama-bench, warm the fresh context up with one untimed run of the same size.
+    {
+        auto w = s.sequence_add_tokens(random_tokens(n, m.info().n_vocab, seed + 2), sp);
+        s.prefill(w);
+        s.sequence_release(w);
+    }
     const int32_t n_vocab = m.info().n_vocab;
     seq_handle h;
     if (depth > 0) {
@@ -88,6 +94,12 @@ double muse_tg_once(model & m, int threads, int depth, int n, uint32_t seed) {
     sequence_params sp;
     sp.sampling.temperature = 0;
     sp.max_tokens           = n + 1;
+    {
+        auto w = s.sequence_add_tokens(random_tokens(1, m.info().n_vocab, seed + 2), sp);
+        s.prefill(w);
+        s.step();  // one sample + decode, as llama-bench's warm-up generates a token
+        s.sequence_release(w);
+    }
     auto h = s.sequence_add_tokens(random_tokens(std::max(depth, 1), m.info().n_vocab, seed), sp);
     s.prefill(h);
     const auto t0 = clock_type::now();

@@ -79,4 +79,28 @@ inline std::pair<std::vector<int32_t>, std::string> run_to_end(session & s, seq_
     return { s.sequence(seq).tokens, text };
 }
 
+// Generates from `prompt` for seeds 1..n_seeds at temperature 1, five sequences per batch,
+// and hands each seed's text and finish reason to `check`.
+template <typename F>
+void seeds_run(model & m, const chat_prompt & prompt, uint32_t n_seeds, int32_t max_tokens, int32_t n_ctx, F && check) {
+    session s(m, context_small(5, n_ctx));
+    for (uint32_t first = 1; first <= n_seeds; first += 5) {
+        std::vector<std::pair<uint32_t, seq_handle>> running;
+        for (uint32_t seed = first; seed < first + 5 && seed <= n_seeds; ++seed) {
+            sequence_params sp;
+            sp.sampling.seed        = seed;
+            sp.sampling.temperature = 1.0f;
+            sp.max_tokens           = max_tokens;
+            running.emplace_back(seed, s.sequence_add(prompt, {}, sp));
+        }
+        while (s.has_work()) s.step();
+        for (auto [seed, h] : running) {
+            const std::string   text   = s.sequence(h).text;
+            const finish_reason reason = s.sequence(h).reason;
+            s.sequence_release(h);
+            check(seed, text, reason);
+        }
+    }
+}
+
 }  // namespace muse::test

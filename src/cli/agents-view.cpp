@@ -47,20 +47,12 @@ void agent_lanes::clear() {
     fflush(stderr);
 }
 
-// The first `n` bytes of `s` without cutting a UTF-8 character, marked when cut.
-static std::string clip(const std::string & s, size_t n) {
-    if (s.size() <= n) return s;
-    size_t end = n;
-    while (end > 0 && ((unsigned char) s[end] & 0xC0) == 0x80) end--;
-    return s.substr(0, end) + "…";
-}
-
 void agents_table_print(FILE * out, const reason::reason_result & r) {
     fprintf(out, "\n%-3s %-22s %-13s %7s %7s %8s %8s  %-20s\n", "#", "role", "status", "reason", "answer", "conf", "low",
             "extracted answer");
     for (const auto & a : r.agents) {
-        const std::string role = clip(a.role, 21);
-        const std::string ans  = a.extracted.empty() ? "-" : clip(a.extracted.value, 19);
+        const std::string role = reason::text_clip(a.role, 21);
+        const std::string ans  = a.extracted.empty() ? "-" : reason::text_clip(a.extracted.value, 19);
         std::string status = reason::agent_status_name(a.status);
         if (!a.kept) status += " (cut)";
         fprintf(out, "%-3d %-22s %-13s %7d %7d %8.3f %8.3f  %-20s\n", a.index, role.c_str(), status.c_str(),

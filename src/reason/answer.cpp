@@ -114,6 +114,13 @@ std::string text_normalize(const std::string & s, size_t max_len) {
 
 }  // namespace
 
+std::string text_clip(const std::string & s, size_t max_bytes) {
+    if (s.size() <= max_bytes) return s;
+    size_t end = max_bytes;
+    while (end > 0 && ((unsigned char) s[end] & 0xC0) == 0x80) end--;  // back to a character start
+    return s.substr(0, end) + "…";
+}
+
 std::string number_normalize(const std::string & raw) {
     std::string s = trim(raw);
     // Drop currency signs, thousands separators (commas, thin spaces) and a trailing period.

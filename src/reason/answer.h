@@ -34,6 +34,9 @@ answer answer_extract(const std::string & text, const answer_options & opts = {}
 // "1,234.50" -> "1234.5", "3/4" -> "0.75", "-2e3" -> "-2000", "50%" -> "50"; "" if not a number.
 std::string number_normalize(const std::string & s);
 
+// The first `max_bytes` of `s` without cutting a UTF-8 character, with "…" when cut.
+std::string text_clip(const std::string & s, size_t max_bytes);
+
 struct vote_result {
     answer              winner;
     int                 votes     = 0;    // for the winner

@@ -38,13 +38,6 @@ sampling_params agent_sampling(const reason_params & p, int i) {
     return sp;
 }
 
-std::string cut_utf8(std::string s, size_t n) {
-    if (s.size() <= n) return s;
-    s.resize(n);
-    while (!s.empty() && ((unsigned char) s.back() & 0xC0) == 0x80) s.pop_back();
-    if (!s.empty() && ((unsigned char) s.back() & 0xC0) == 0xC0) s.pop_back();
-    return s + "…";
-}
 
 }  // namespace
 
@@ -164,31 +157,23 @@ reason_result contemplate_run(session & s, const chat_request & request, const s
         int         n = 0;
         for (auto & l : agents.all()) {
             if (l->report.content.empty()) continue;
-            list += "\n" + std::to_string(++n) + ". " + cut_utf8(l->report.content, (size_t) params.synth_answer_chars);
+            list += "\n" + std::to_string(++n) + ". " + text_clip(l->report.content, (size_t) params.synth_answer_chars);
         }
         const std::string suffix = "\n\nSeveral independent attempts answered:" + list +
                                    "\n\nCompare them, resolve any disagreement, and give the single best final answer.";
-        chat_request sreq      = request_with_suffix(req, suffix);
-        auto         sp_prompt = std::make_shared<const chat_prompt>(
-            chat_format(s.get_model(), sreq, s.get_model().media_marker()));
-        lanes synth(s, on_progress, cancel);
         agent_report rep;
         rep.index       = params.agents;
         rep.role        = "synthesis";
         rep.seed        = params.sampling.seed;
         rep.temperature = params.sampling.temperature;
-        synth.add(fork_for_prompt(s, root, *sp_prompt, media, pass_params(params, params.sampling)), sp_prompt, rep,
-                  params.confidence_window);
-        synth.run(t0);
-        auto & srep       = synth.all().front()->report;
-        srep.extracted    = answer_extract(srep.content, params.answer);
+        const agent_report srep = pass_run(s, root, request_with_suffix(req, suffix), media,
+                                           pass_params(params, params.sampling), rep, params, on_progress, cancel);
         r.content         = srep.content;
         r.final_answer    = srep.extracted.empty() ? r.final_answer : srep.extracted;
         r.reasoning_tokens += srep.reasoning_tokens;
         r.answer_tokens += srep.answer_tokens;
-        r.cancelled = r.cancelled || synth.cancelled();
+        r.cancelled = r.cancelled || srep.status == AGENT_STATUS_CANCELLED;
         r.agents.push_back(srep);
-        synth.release();
     }
     for (auto & l : agents.all()) r.agents.push_back(l->report);
     std::sort(r.agents.begin(), r.agents.end(), [](const agent_report & a, const agent_report & b) { return a.index < b.index; });

@@ -1,5 +1,8 @@
 #include "reason/lanes.h"
 
+#include "engine/model.h"
+#include "reason/prompt-fork.h"
+
 #include <map>
 
 namespace muse::reason {
@@ -75,6 +78,21 @@ double lanes::run(clock_point t0, const std::function<void(lane &)> & policy) {
         }
     }
     return ttft;
+}
+
+agent_report pass_run(session & s, seq_handle root, const chat_request & request, const std::vector<media> & media,
+                      const sequence_params & sp, agent_report rep, const reason_params & params,
+                      const progress_fn & on_progress, const std::atomic<bool> * cancel, double * ttft) {
+    const auto t0     = std::chrono::steady_clock::now();
+    auto       prompt = std::make_shared<const chat_prompt>(chat_format(s.get_model(), request, s.get_model().media_marker()));
+    lanes      one(s, on_progress, cancel);
+    one.add(fork_for_prompt(s, root, *prompt, media, sp), prompt, std::move(rep), params.confidence_window);
+    const double first = one.run(t0);
+    if (ttft) *ttft = first;
+    agent_report out = one.all().front()->report;
+    out.extracted    = answer_extract(out.content, params.answer);
+    one.release();
+    return out;
 }
 
 void lanes::release() {

@@ -53,4 +53,11 @@ class lanes {
     bool                               cancelled_ = false;
 };
 
+// One pass for `request`, forked from the parked `root` (sharing the longest common prefix),
+// run to its end. `rep` names it (index, role, seed); the returned report has its text,
+// counts and extracted answer. `ttft`, if given, receives the time of its first token.
+agent_report pass_run(session & s, seq_handle root, const chat_request & request, const std::vector<media> & media,
+                      const sequence_params & sp, agent_report rep, const reason_params & params,
+                      const progress_fn & on_progress, const std::atomic<bool> * cancel, double * ttft = nullptr);
+
 }  // namespace muse::reason

@@ -118,18 +118,13 @@ reason_result orchestrate_run(session & s, const chat_request & request, const s
                  " independent sub-tasks. Reply only with JSON: {\"subtasks\": [{\"title\": ..., \"instruction\": ...}]}.");
     preq.json_schema     = plan_schema(params.max_subtasks);
     preq.enable_thinking = false;
-    auto  plan_prompt    = std::make_shared<const chat_prompt>(chat_format(s.get_model(), preq, s.get_model().media_marker()));
-    lanes planner(s, on_progress, cancel);
     agent_report prep;
     prep.index = 0;
     prep.role  = "planner";
     prep.seed  = params.sampling.seed;
     sequence_params plan_sp = pass_params(params, params.sampling);
     plan_sp.max_tokens      = std::max(params.max_tokens, 64 + 128 * params.max_subtasks);
-    planner.add(fork_for_prompt(s, root, *plan_prompt, media, plan_sp), plan_prompt, prep, params.confidence_window);
-    r.ttft_secs = planner.run(t0);
-    agent_report plan_rep = planner.all().front()->report;
-    planner.release();
+    const agent_report plan_rep = pass_run(s, root, preq, media, plan_sp, prep, params, on_progress, cancel, &r.ttft_secs);
     std::vector<subtask> tasks = plan_parse(plan_rep.content, params.max_subtasks);
     if (tasks.empty()) {
         // A plan that did not finish (cut by max_tokens): one sub-task, the request itself.
@@ -139,7 +134,7 @@ reason_result orchestrate_run(session & s, const chat_request & request, const s
     for (const auto & t : tasks) r.plan.push_back(t.title);
 
     // 2. Sub-agents, batched.
-    if (!planner.cancelled()) {
+    if (plan_rep.status != AGENT_STATUS_CANCELLED) {
         for (auto & rep : subagents_run(s, root, req, media, tasks, params, on_progress, cancel, 1)) {
             r.agents.push_back(rep);
         }
@@ -148,28 +143,21 @@ reason_result orchestrate_run(session & s, const chat_request & request, const s
     // 3. Merge.
     std::string results;
     for (size_t i = 1; i < r.agents.size(); ++i) {
-        std::string c = r.agents[i].content.substr(0, (size_t) params.synth_answer_chars);
-        results += "\n### " + tasks[i - 1].title + "\n" + c;
+        results += "\n### " + tasks[i - 1].title + "\n" + text_clip(r.agents[i].content, (size_t) params.synth_answer_chars);
     }
     const bool was_cancelled = cancel && cancel->load();
     if (!was_cancelled) {
         chat_request mreq  = request_with_suffix(req, "\n\nSub-agents worked on parts of this request:" + results +
                                                           "\n\nUsing their results, write the complete final answer.");
-        auto         mprompt = std::make_shared<const chat_prompt>(chat_format(s.get_model(), mreq, s.get_model().media_marker()));
-        lanes        merger(s, on_progress, cancel);
         agent_report mrep;
         mrep.index = (int) r.agents.size();
         mrep.role  = "merger";
         mrep.seed  = params.sampling.seed;
-        merger.add(fork_for_prompt(s, root, *mprompt, media, pass_params(params, params.sampling)), mprompt, mrep,
-                   params.confidence_window);
-        merger.run(t0);
-        auto & m          = merger.all().front()->report;
-        m.extracted       = answer_extract(m.content, params.answer);
-        r.content         = m.content;
-        r.final_answer    = m.extracted;
+        const agent_report m = pass_run(s, root, mreq, media, pass_params(params, params.sampling), mrep, params,
+                                        on_progress, cancel);
+        r.content      = m.content;
+        r.final_answer = m.extracted;
         r.agents.push_back(m);
-        merger.release();
     }
     for (const auto & a : r.agents) {
         r.reasoning_tokens += a.reasoning_tokens;

@@ -69,30 +69,15 @@ TEST_P(constrained, json_schema_answers_parse_and_validate_for_50_seeds) {
     ASSERT_TRUE(prompt.has_grammar());
 
     // Five sequences at a time in one batch: the grammar holds per sequence.
-    session s(*mdl, context_small(5, 4096));
-    int     n_ok = 0;
-    for (uint32_t first = 1; first <= 50; first += 5) {
-        std::vector<std::pair<uint32_t, seq_handle>> running;
-        for (uint32_t seed = first; seed < first + 5; ++seed) {
-            sequence_params sp;
-            sp.sampling.seed        = seed;
-            sp.sampling.temperature = 1.0f;
-            sp.max_tokens           = 400;
-            running.emplace_back(seed, s.sequence_add(prompt, {}, sp));
-        }
-        while (s.has_work()) s.step();
-        for (auto [seed, h] : running) {
-            const std::string text   = s.sequence(h).text;
-            const auto        reason = s.sequence(h).reason;
-            s.sequence_release(h);
-            ASSERT_EQ(reason, FINISH_REASON_STOP) << "seed " << seed << " did not finish its JSON: " << text;
-            const auto parsed = chat_parse(prompt, text, false);
-            json       j      = json::parse(parsed.content, nullptr, false);
-            ASSERT_FALSE(j.is_discarded()) << "seed " << seed << ": not JSON: " << parsed.content << "\nRAW: " << text;
-            EXPECT_EQ(person_violation(j), "") << "seed " << seed << ": " << parsed.content;
-            n_ok++;
-        }
-    }
+    int n_ok = 0;
+    seeds_run(*mdl, prompt, 50, 400, 4096, [&](uint32_t seed, const std::string & text, finish_reason reason) {
+        ASSERT_EQ(reason, FINISH_REASON_STOP) << "seed " << seed << " did not finish its JSON: " << text;
+        const auto parsed = chat_parse(prompt, text, false);
+        json       j      = json::parse(parsed.content, nullptr, false);
+        ASSERT_FALSE(j.is_discarded()) << "seed " << seed << ": not JSON: " << parsed.content << "\nRAW: " << text;
+        EXPECT_EQ(person_violation(j), "") << "seed " << seed << ": " << parsed.content;
+        n_ok++;
+    });
     EXPECT_EQ(n_ok, 50);
 }
 

@@ -193,28 +193,15 @@ TEST(planner, plan_is_valid_json_under_its_grammar_for_50_seeds) {
     req.enable_thinking = false;
     const auto prompt   = chat_format(*m, req, m->media_marker());
     ASSERT_TRUE(prompt.has_grammar());
-    session s(*m, context_small(5, 8192));
-    for (uint32_t first = 1; first <= 50; first += 5) {
-        std::vector<std::pair<uint32_t, seq_handle>> running;
-        for (uint32_t seed = first; seed < first + 5; ++seed) {
-            sequence_params sp;
-            sp.sampling.seed        = seed;
-            sp.sampling.temperature = 1.0f;
-            sp.max_tokens           = 1200;
-            running.emplace_back(seed, s.sequence_add(prompt, {}, sp));
-        }
-        while (s.has_work()) s.step();
-        for (auto [seed, h] : running) {
-            const auto text   = s.sequence(h).text;
-            const auto reason = s.sequence(h).reason;
-            s.sequence_release(h);
-            ASSERT_EQ(reason, FINISH_REASON_STOP) << "seed " << seed << ": plan not finished: " << text;
-            const auto parsed = chat_parse(prompt, text, false);
-            auto       j      = nlohmann::json::parse(parsed.content, nullptr, false);
-            ASSERT_FALSE(j.is_discarded()) << "seed " << seed << ": " << parsed.content;
-            const auto tasks = plan_parse(parsed.content, 3);
-            EXPECT_GE(tasks.size(), 1u) << "seed " << seed << ": " << parsed.content;
-            EXPECT_LE(j["subtasks"].size(), 3u);
-        }
-    }
+    int n_ok = 0;
+    seeds_run(*m, prompt, 50, 1200, 8192, [&](uint32_t seed, const std::string & text, finish_reason reason) {
+        ASSERT_EQ(reason, FINISH_REASON_STOP) << "seed " << seed << ": plan not finished: " << text;
+        const auto parsed = chat_parse(prompt, text, false);
+        auto       j      = nlohmann::json::parse(parsed.content, nullptr, false);
+        ASSERT_FALSE(j.is_discarded()) << "seed " << seed << ": " << parsed.content;
+        EXPECT_GE(plan_parse(parsed.content, 3).size(), 1u) << "seed " << seed << ": " << parsed.content;
+        EXPECT_LE(j["subtasks"].size(), 3u);
+        n_ok++;
+    });
+    EXPECT_EQ(n_ok, 50);
 }
