@@ -7,6 +7,7 @@
 #include "engine/error.h"
 #include "engine/model.h"
 #include "engine/session.h"
+#include "bench-util.h"
 #include "reason/modes.h"
 
 #include <CLI/CLI.hpp>
@@ -19,6 +20,7 @@
 #include <vector>
 
 using namespace muse;
+using muse::bench::median;
 
 namespace {
 
@@ -31,12 +33,6 @@ struct options {
     int              n_gen    = 128;
     std::vector<int> agents   = { 1, 2, 4, 8, 16 };
 };
-
-double median(std::vector<double> v) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
 
 // A user message of about n tokens of ordinary words.
 std::string prompt_text(const model & m, int n_tokens) {
@@ -96,13 +92,8 @@ std::vector<anchor_row> batched_bench_run(const options & o, int n_prompt) {
                             " -c " + std::to_string(n_prompt + max_agents * o.n_gen + 256) + " -b 512 -ub 512 -fa off" +
                             " -npp " + std::to_string(n_prompt) + " -ntg " + std::to_string(o.n_gen) + " -npl " + npl +
                             " -pps -kvu --output-format jsonl 2>/dev/null";
-    std::unique_ptr<FILE, int (*)(FILE *)> pipe(popen(cmd.c_str(), "r"), pclose);
-    if (!pipe) throw runtime_error("cannot run " + o.batched_bench);
     std::vector<anchor_row> rows;
-    char line[1 << 14];
-    while (fgets(line, sizeof(line), pipe.get())) {
-        auto j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_discarded() || !j.contains("pl")) continue;
+    for (const auto & j : muse::bench::jsonl_run(cmd, "pl")) {
         rows.push_back({ j["pl"].get<int>(), j["t_pp"].get<double>(), j["t"].get<double>(), j["speed"].get<double>() });
     }
     return rows;

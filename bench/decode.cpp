@@ -7,6 +7,7 @@
 #include "engine/error.h"
 #include "engine/model.h"
 #include "engine/session.h"
+#include "bench-util.h"
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include <vector>
 
 using namespace muse;
+using muse::bench::median;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
@@ -33,13 +35,6 @@ struct bench_options {
     int                      n_gen    = 128;
     std::vector<int>         depths   = { 0, 512 };
 };
-
-double median(std::vector<double> v) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 std::vector<int32_t> random_tokens(int n, int32_t n_vocab, uint32_t seed) {
     std::mt19937                           rng(seed);
@@ -118,13 +113,8 @@ std::vector<llama_bench_row> llama_bench_run(const bench_options & o, const std:
     const std::string cmd = "'" + o.llama_bench + "' -m '" + model + "' -t " + std::to_string(o.threads) +
                             " -p " + std::to_string(o.n_prompt) + " -n " + std::to_string(o.n_gen) + " -d " + depths +
                             " -r " + std::to_string(o.reps) + " -fa 0 -ub 512 -b 512 -o jsonl 2>/dev/null";
-    std::unique_ptr<FILE, int (*)(FILE *)> pipe(popen(cmd.c_str(), "r"), pclose);
-    if (!pipe) throw runtime_error("cannot run " + o.llama_bench);
     std::vector<llama_bench_row> rows;
-    char line[1 << 16];
-    while (fgets(line, sizeof(line), pipe.get())) {
-        auto j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_discarded() || !j.contains("avg_ts")) continue;
+    for (const auto & j : muse::bench::jsonl_run(cmd, "avg_ts")) {
         llama_bench_row r;
         r.n_prompt = j.value("n_prompt", 0);
         r.n_gen    = j.value("n_gen", 0);

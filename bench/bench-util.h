@@ -1,0 +1,35 @@
+#pragma once
+// What the benchmarks share: the median of repeated runs, and running an anchor tool from the
+// pinned llama.cpp that prints one JSON object per line.
+#include "engine/error.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace muse::bench {
+
+inline double median(std::vector<double> v) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Runs `cmd` and returns the stdout lines that parse as JSON objects holding `key`.
+inline std::vector<nlohmann::json> jsonl_run(const std::string & cmd, const char * key) {
+    std::unique_ptr<FILE, int (*)(FILE *)> pipe(popen(cmd.c_str(), "r"), pclose);
+    if (!pipe) throw runtime_error("cannot run: " + cmd);
+    std::vector<nlohmann::json> rows;
+    char                        line[1 << 16];
+    while (fgets(line, sizeof(line), pipe.get())) {
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        if (!j.is_discarded() && j.is_object() && j.contains(key)) rows.push_back(std::move(j));
+    }
+    return rows;
+}
+
+}  // namespace muse::bench
