@@ -17,6 +17,8 @@ void model_options_add(CLI::App & app, model_options & o) {
     app.add_option("-t,--threads", o.n_threads, "CPU threads (default: all cores)")->check(CLI::Range(0, 1024));
     app.add_option("-c,--ctx-size", o.n_ctx, "context size in tokens (default: the model's, at most 8192)")
         ->check(CLI::Range(0, 1 << 24));
+    app.add_flag("--flash-attn", o.flash_attn,
+                 "flash attention (on this CPU: faster prefill, slower decode at depth; off by default)");
     app.add_flag("-v,--verbose", o.verbose, "show llama.cpp's log");
 }
 
@@ -76,6 +78,7 @@ context_params context_params_make(const model_options & o, int32_t n_seq_max) {
     cp.n_ctx     = o.n_ctx;
     cp.n_threads = o.n_threads;
     cp.n_seq_max = n_seq_max;
+    cp.flash_attn = o.flash_attn;
     return cp;
 }
 

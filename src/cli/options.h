@@ -18,6 +18,7 @@ struct model_options {
     std::string chat_template_file;
     int32_t     n_threads = 0;
     int32_t     n_ctx     = 0;
+    bool        flash_attn = false;
     bool        verbose   = false;
 };
 
