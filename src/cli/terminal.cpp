@@ -62,7 +62,6 @@ void answer_printer::content(const std::string & text) {
     }
     fputs(text.c_str(), stdout);
     fflush(stdout);
-    any_output_ = true;
 }
 
 void answer_printer::end() {

@@ -33,7 +33,6 @@ class answer_printer {
   private:
     bool tty_;
     bool in_reasoning_ = false;
-    bool any_output_   = false;
 };
 
 }  // namespace muse::cli

@@ -91,6 +91,17 @@ struct session::impl {
         return it->second;
     }
 
+    // Token ids from outside (an API caller) must be in the vocabulary.
+    void tokens_check(const std::vector<int32_t> & tokens) const {
+        const int32_t n_vocab = llama_vocab_n_tokens(mdl.vocab());
+        for (int32_t t : tokens) {
+            if (t < 0 || t >= n_vocab) {
+                throw input_error("token id " + std::to_string(t) + " is outside the vocabulary (0.." +
+                                  std::to_string(n_vocab - 1) + ")");
+            }
+        }
+    }
+
     llama_seq_id id_take() {
         if (free_ids.empty()) {
             throw runtime_error("all " + std::to_string(params.n_seq_max) +
@@ -394,13 +405,7 @@ seq_handle session::sequence_add_text(const std::string & text, const sequence_p
 
 seq_handle session::sequence_add_tokens(const std::vector<int32_t> & tokens, const sequence_params & params) {
     auto & m = *impl_;
-    const int32_t n_vocab = llama_vocab_n_tokens(m.mdl.vocab());
-    for (int32_t t : tokens) {
-        if (t < 0 || t >= n_vocab) {
-            throw input_error("token id " + std::to_string(t) + " is outside the vocabulary (0.." +
-                              std::to_string(n_vocab - 1) + ")");
-        }
-    }
+    m.tokens_check(tokens);
     seq_record s;
     record_init(s, m.mdl, params, nullptr);
     s.pending.push_back({ tokens, nullptr });
@@ -413,12 +418,7 @@ void session::sequence_append_tokens(seq_handle h, const std::vector<int32_t> & 
     if (s.state == SEQ_STATE_FINISHED) {
         throw std::logic_error("session: cannot append to a finished sequence");
     }
-    const int32_t n_vocab = llama_vocab_n_tokens(m.mdl.vocab());
-    for (int32_t t : tokens) {
-        if (t < 0 || t >= n_vocab) {
-            throw input_error("token id " + std::to_string(t) + " is outside the vocabulary");
-        }
-    }
+    m.tokens_check(tokens);
     if (s.stats.n_past + (int32_t) tokens.size() >= (int32_t) llama_n_ctx(m.ctx.get())) {
         throw input_error("appending " + std::to_string(tokens.size()) + " tokens to a sequence at position " +
                           std::to_string(s.stats.n_past) + " overflows the context of " +
