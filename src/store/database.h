@@ -1,0 +1,135 @@
+#pragma once
+// muse's store: one SQLite database (WAL) under the data dir, versioned migrations, plus the
+// uploaded files' bytes under <data dir>/files/. Users, API keys (salted hashes only),
+// conversations and their messages, files, memory items and the tool-use audit.
+//
+// Every per-user call takes the caller's user id: another user's id reads as not found, the
+// same as an id that does not exist. All calls are safe from any thread (one connection,
+// serialized). Errors: store_error (the database or the disk failed).
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace muse::store {
+
+struct store_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct user {
+    int64_t     id = 0;
+    std::string name;
+    bool        admin      = false;
+    int64_t     created_at = 0;  // unix seconds
+};
+
+struct api_key_info {
+    std::string id;  // public part of the key, e.g. "k_3f9a1c2b"
+    int64_t     user_id = 0;
+    std::string user_name;
+    bool        admin        = false;
+    int64_t     created_at   = 0;
+    int64_t     last_used_at = 0;  // 0: never
+    bool        revoked      = false;
+};
+
+struct conversation {
+    std::string id;  // "conv_" + 24 hex
+    int64_t     user_id = 0;
+    std::string title;
+    std::string metadata;  // JSON object text ("{}" when none)
+    int64_t     created_at = 0;
+    int64_t     updated_at = 0;
+};
+
+struct message {
+    std::string id;  // "msg_" + 24 hex
+    std::string conversation_id;
+    std::string role;
+    std::string content;  // JSON text: the message object as the API shows it
+    int64_t     created_at = 0;
+};
+
+struct file_record {
+    std::string id;  // "file-" + 24 hex
+    int64_t     user_id = 0;
+    std::string filename;
+    std::string purpose;
+    int64_t     bytes      = 0;
+    int64_t     created_at = 0;
+};
+
+struct memory_item {
+    std::string id;  // "mem_" + 24 hex
+    std::string text;
+    int64_t     created_at = 0;
+};
+
+class database {
+  public:
+    // Opens (creating when missing) <data_dir>/muse.db in WAL mode and applies pending
+    // migrations; throws store_error naming the path and the fix when it cannot.
+    explicit database(const std::filesystem::path & data_dir);
+    ~database();
+    database(const database &)             = delete;
+    database & operator=(const database &) = delete;
+
+    int                           schema_version() const;
+    const std::filesystem::path & data_dir() const;
+
+    // --- users and keys
+    user                 user_get_or_create(const std::string & name, bool admin);
+    std::optional<user>  user_find(const std::string & name);
+    // Creates a key for `user_name` (creating the user; `admin` makes the user an admin).
+    // Returns the full key, shown once: "muse_" + key id + "_" + 32 random bytes in hex.
+    std::string          key_create(const std::string & user_name, bool admin, std::string * key_id = nullptr);
+    std::vector<api_key_info> key_list();
+    bool                 key_revoke(const std::string & key_id);  // false: no such key
+    // The key's user when the key is valid and not revoked (constant-time hash compare);
+    // records the key's last use.
+    std::optional<user>  key_verify(const std::string & key);
+
+    // --- conversations
+    conversation              conversation_create(int64_t user_id, const std::string & title, const std::string & metadata_json);
+    std::vector<conversation> conversation_list(int64_t user_id, int limit = 100);
+    std::optional<conversation> conversation_get(int64_t user_id, const std::string & id);
+    bool                      conversation_delete(int64_t user_id, const std::string & id);
+    // Appends in one committed transaction; nullopt when the conversation is not the user's.
+    std::optional<message>    message_append(int64_t user_id, const std::string & conversation_id,
+                                             const std::string & role, const std::string & content_json);
+    std::vector<message>      message_list(int64_t user_id, const std::string & conversation_id);
+
+    // --- files (bytes on disk, written to a temporary name and renamed: never half a file)
+    file_record                file_put(int64_t user_id, const std::string & filename, const std::string & purpose,
+                                        const std::string & bytes);
+    std::optional<file_record> file_get(int64_t user_id, const std::string & id);
+    std::optional<std::string> file_read(int64_t user_id, const std::string & id);
+    std::vector<file_record>   file_list(int64_t user_id);
+    bool                       file_delete(int64_t user_id, const std::string & id);
+
+    // --- memory
+    memory_item              memory_add(int64_t user_id, const std::string & text);
+    std::vector<memory_item> memory_list(int64_t user_id);
+    bool                     memory_delete(int64_t user_id, const std::string & id);
+
+    // --- audit of tool use and privacy actions
+    void audit_add(int64_t user_id, const std::string & action, const std::string & detail_json);
+
+    // --- privacy
+    // Everything stored about the user as one JSON document (text): user, keys (ids and
+    // dates, never hashes), conversations with messages, file metadata, memory, audit.
+    std::string user_export(int64_t user_id);
+    // Deletes all of it: messages, conversations, files (and their bytes), memory, audit,
+    // keys and the user row.
+    void        user_delete(int64_t user_id);
+
+  private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace muse::store
