@@ -2,7 +2,8 @@
 # Idempotent set-up shared by the README's two commands:
 #   1. installs the Debian packages muse builds with (when missing),
 #   2. fetches the pinned llama.cpp source from npm and verifies it,
-#   3. configures and builds muse (and llama.cpp's static libraries) with CMake + Ninja + ccache.
+#   3. configures and builds muse (and llama.cpp's static libraries) with CMake + Ninja + ccache,
+#   4. installs the server tests' npm clients (package-lock.json) into node_modules.
 # Environment:
 #   MUSE_LLAMA_CPP_DIR   use this llama.cpp checkout instead of the pinned one
 #   MUSE_BUILD_DIR       build folder (default: build)
@@ -89,4 +90,11 @@ if [ "${MUSE_SANITIZE:-0}" = 1 ]; then
     # Only what the "sanitize"-labelled tests need.
     configure_and_build build-asan "muse muse-robustness-tests muse-test-models" \
         -DMUSE_SANITIZE=ON -DMUSE_BUILD_BENCH=OFF
+fi
+
+# --- 4. npm clients for the server tests (tests/server) --------------------------------------
+# npm ci writes node_modules/.package-lock.json: older than package-lock.json means stale.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    log "installing the server tests' npm packages (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error >/dev/null
 fi
