@@ -11,6 +11,11 @@ struct input_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// The input is well-formed but over a size limit (bytes, pixels, seconds of audio).
+struct limit_error : input_error {
+    using input_error::input_error;
+};
+
 // The runtime failed while the input looked fine (out of memory, a decode error).
 struct runtime_error : std::runtime_error {
     using std::runtime_error::runtime_error;

@@ -105,7 +105,7 @@ media media::from_bytes(const mtmd_context * projector, std::vector<uint8_t> byt
                           "); muse accepts PNG, JPEG, BMP and GIF images and WAV, MP3 and FLAC audio — convert it first");
     }
     if (bytes.size() > limits.max_bytes) {
-        throw input_error(origin + ": " + std::to_string(bytes.size()) + " bytes is over the media limit of " +
+        throw limit_error(origin + ": " + std::to_string(bytes.size()) + " bytes is over the media limit of " +
                           std::to_string(limits.max_bytes) + " bytes; send a smaller file");
     }
     const bool audio = media_kind_is_audio(kind);
@@ -121,7 +121,7 @@ media media::from_bytes(const mtmd_context * projector, std::vector<uint8_t> byt
     }
     uint64_t w = 0, h = 0;
     if (!audio && image_size_peek(kind, bytes, w, h) && w * h > limits.max_pixels) {
-        throw input_error(origin + ": " + std::to_string(w) + "x" + std::to_string(h) + " pixels is over the limit of " +
+        throw limit_error(origin + ": " + std::to_string(w) + "x" + std::to_string(h) + " pixels is over the limit of " +
                           std::to_string(limits.max_pixels) + " pixels; downscale the image");
     }
 
@@ -139,7 +139,7 @@ media media::from_bytes(const mtmd_context * projector, std::vector<uint8_t> byt
         const int    rate = mtmd_get_audio_sample_rate(projector);
         const double secs = rate > 0 ? (double) mtmd_bitmap_get_n_bytes(out.bitmap_.get()) / sizeof(float) / rate : 0.0;
         if (secs > limits.max_audio_secs) {
-            throw input_error(origin + ": " + std::to_string((int) secs) + " s of audio is over the limit of " +
+            throw limit_error(origin + ": " + std::to_string((int) secs) + " s of audio is over the limit of " +
                               std::to_string((int) limits.max_audio_secs) + " s; cut the clip");
         }
     }

@@ -42,6 +42,13 @@ sampler_ptr sampler_make(const llama_model * mdl, const sampling_params & sp, co
     cp.penalty_present = sp.presence_penalty;
     cp.penalty_freq    = sp.frequency_penalty;
     cp.no_perf         = true;
+    if (sp.ignore_eos) {
+        // Benchmarks ask for exactly max_tokens: every end-of-generation token is masked.
+        const int32_t n_vocab = llama_vocab_n_tokens(vocab);
+        for (int32_t t = 0; t < n_vocab; ++t) {
+            if (llama_vocab_is_eog(vocab, t)) cp.logit_bias.push_back({ t, -INFINITY });
+        }
+    }
 
     if (prompt) {
         const auto & p = prompt->get();

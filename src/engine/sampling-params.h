@@ -18,6 +18,7 @@ struct sampling_params {
     int32_t  repeat_last_n    = 64;
     float    presence_penalty = 0.0f;
     float    frequency_penalty = 0.0f;
+    bool     ignore_eos       = false;       // never end by itself (benchmarks: exactly max_tokens)
 
     // Checks ranges; throws input_error naming the field.
     void validate() const;

@@ -79,6 +79,7 @@ struct session::impl {
     std::vector<llama_seq_id>       free_ids;
     seq_handle                      next_handle = 1;
     int64_t                         n_decoded   = 0;
+    step_hooks                      hooks;
 
     impl(model & m, const context_params & p) : mdl(m), params(p) {}
     ~impl() { llama_batch_free(batch); }
@@ -537,11 +538,22 @@ bool session::sequence_active(seq_handle h) const {
     return state == SEQ_STATE_PENDING || state == SEQ_STATE_READY;
 }
 
+bool session::sequence_ready(seq_handle h) const { return impl_->get(h).state == SEQ_STATE_READY; }
+
+void session::set_step_hooks(step_hooks hooks) { impl_->hooks = std::move(hooks); }
+
 void session::prefill(seq_handle h) {
     auto & m = *impl_;
     for (auto & [other_h, other] : m.seqs) {
         if (other_h != h && other.state == SEQ_STATE_READY) {
-            throw std::logic_error("session::prefill: another sequence is waiting to sample");
+            if (!m.hooks.after) {
+                throw std::logic_error("session::prefill: another sequence is waiting to sample");
+            }
+            // Shared with a scheduler: the others advance in the same steps.
+            while (m.get(h).state == SEQ_STATE_PENDING) {
+                step();
+            }
+            return;
         }
     }
     seq_record & s = m.get(h);
@@ -553,7 +565,10 @@ void session::prefill(seq_handle h) {
 }
 
 std::vector<token_event> session::step() {
-    auto &                   m = *impl_;
+    auto & m = *impl_;
+    if (m.hooks.before) {
+        m.hooks.before();
+    }
     std::vector<token_event> events;
     std::vector<seq_handle>  order;
     for (auto & [h, s] : m.seqs) {
@@ -569,6 +584,9 @@ std::vector<token_event> session::step() {
     }
     auto outputs = m.batch_fill(order);
     m.batch_decode(outputs, &events);
+    if (m.hooks.after) {
+        m.hooks.after(events);
+    }
     return events;
 }
 

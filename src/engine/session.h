@@ -15,6 +15,7 @@
 #include "engine/sampling-params.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,6 +76,14 @@ struct sequence_stats {
     std::vector<int32_t> tokens;     // generated tokens
 };
 
+// Hooks for a scheduler that shares the session with whoever else drives it (a reasoning
+// mode's loop): `before` runs at the start of every step (admit new sequences, cancel
+// abandoned ones), `after` sees every step's events, whichever caller made the step.
+struct step_hooks {
+    std::function<void()>                                 before;
+    std::function<void(const std::vector<token_event> &)> after;
+};
+
 class session {
   public:
     session(model & mdl, const context_params & params);
@@ -121,9 +130,15 @@ class session {
     bool                   sequence_finished(seq_handle seq) const;
     bool                   sequence_active(seq_handle seq) const;  // has input to decode or a token to sample
 
-    // Decodes `seq`'s pending prompt until it has logits, without sampling anything.
-    // Other sequences must not be waiting to sample (their logits would be overwritten).
+    // True while the sequence has logits and waits to sample (the moment a fork is cheapest).
+    bool                   sequence_ready(seq_handle seq) const;
+
+    // Decodes `seq`'s pending prompt until it has logits, without sampling anything for it.
+    // Other sequences waiting to sample: with an `after` hook they are stepped along with it
+    // (their events go to the hook); without one that is a logic error.
     void prefill(seq_handle seq);
+
+    void set_step_hooks(step_hooks hooks);
 
     // One step for all live sequences. Returns the token events of this step.
     std::vector<token_event> step();
