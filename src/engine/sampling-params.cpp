@@ -42,14 +42,6 @@ sampler_ptr sampler_make(const llama_model * mdl, const sampling_params & sp, co
     cp.penalty_present = sp.presence_penalty;
     cp.penalty_freq    = sp.frequency_penalty;
     cp.no_perf         = true;
-    if (sp.ignore_eos) {
-        // Benchmarks ask for exactly max_tokens: every end-of-generation token is masked.
-        const int32_t n_vocab = llama_vocab_n_tokens(vocab);
-        for (int32_t t = 0; t < n_vocab; ++t) {
-            if (llama_vocab_is_eog(vocab, t)) cp.logit_bias.push_back({ t, -INFINITY });
-        }
-    }
-
     if (prompt) {
         const auto & p = prompt->get();
         if (!p.grammar.empty()) {
@@ -94,6 +86,14 @@ sampler_ptr sampler_make(const llama_model * mdl, const sampling_params & sp, co
         }
         if (preserved_tokens) {
             preserved_tokens->insert(cp.preserved_tokens.begin(), cp.preserved_tokens.end());
+        }
+    }
+    if (sp.ignore_eos && cp.grammar.empty()) {
+        // Benchmarks ask for exactly max_tokens: every end-of-generation token is masked. Not
+        // under a grammar, whose only way out once complete is the end of generation.
+        const int32_t n_vocab = llama_vocab_n_tokens(vocab);
+        for (int32_t t = 0; t < n_vocab; ++t) {
+            if (llama_vocab_is_eog(vocab, t)) cp.logit_bias.push_back({ t, -INFINITY });
         }
     }
     // llama-common leaks its sampler chain when a grammar fails to parse (the sanitizer build

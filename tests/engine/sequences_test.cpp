@@ -2,6 +2,8 @@
 // sequences batched together produce what each produces alone; freed cells are freed.
 #include "test-util.h"
 
+#include <map>
+
 using namespace muse;
 using namespace muse::test;
 
@@ -188,6 +190,57 @@ TEST_P(sequences, token_confidence_and_logprob_are_reported) {
         n++;
     });
     EXPECT_EQ(n, 12);
+}
+
+// A scheduler shares the session with a reasoning mode's loop: whoever steps, the hooks see
+// every step, and a prefill while others wait to sample advances them too.
+TEST_P(sequences, step_hooks_see_every_step_and_prefill_shares_the_batch) {
+    auto       p1        = user_prompt(*mdl, "Name a colour.");
+    auto       p2        = user_prompt(*mdl, "Name an animal.");
+    const auto expected1 = alone(*mdl, p1, 12);
+    const auto expected2 = alone(*mdl, p2, 12);
+
+    session s(*mdl, context_small());
+    int     befores = 0;
+    std::map<seq_handle, std::vector<int32_t>> seen;
+    s.set_step_hooks({ [&] { befores++; },
+                       [&](const std::vector<token_event> & evs) {
+                           for (const auto & ev : evs) seen[ev.seq].push_back(ev.token);
+                       } });
+    auto a = s.sequence_add(p1, {}, greedy(12));
+    s.step();  // a's prompt decoded: it now waits to sample
+    ASSERT_TRUE(s.sequence_ready(a));
+    auto b = s.sequence_add(p2, {}, greedy(12));
+    s.prefill(b);  // a keeps going in the same steps; its tokens reach the hook
+    EXPECT_TRUE(s.sequence_ready(b));
+    while (s.has_work()) s.step();
+    EXPECT_GT(befores, 2);
+    EXPECT_EQ(seen[a], expected1);
+    EXPECT_EQ(seen[b], expected2);
+    s.set_step_hooks({});
+}
+
+// Benchmarks ask for exactly max_tokens: no end-of-generation token is ever sampled.
+TEST_P(sequences, ignore_eos_generates_exactly_max_tokens) {
+    session s(*mdl, context_small());
+    auto    sp           = greedy(40);
+    sp.sampling.ignore_eos = true;
+    auto h = s.sequence_add(user_prompt(*mdl, "Say hi."), {}, sp);
+    run_to_end(s, h);
+    EXPECT_EQ(s.sequence(h).n_generated, 40);
+    EXPECT_EQ(s.sequence(h).reason, FINISH_REASON_LENGTH);
+
+    // Under a grammar the end of generation is the grammar's only way out: it stays allowed.
+    chat_request req;
+    req.messages.push_back({ "user", "Is it true?" });
+    req.json_schema = R"({"type":"boolean"})";
+    auto schema_prompt = chat_format(*mdl, req, mdl->media_marker());
+    auto g = s.sequence_add(schema_prompt, {}, sp);
+    const auto text    = run_to_end(s, g).second;
+    const auto answer  = chat_parse(schema_prompt, text, false).content;
+    const auto trimmed = answer.substr(answer.find_first_not_of(" \n"), std::string::npos);
+    EXPECT_EQ(s.sequence(g).reason, FINISH_REASON_STOP) << text;
+    EXPECT_TRUE(trimmed.rfind("true", 0) == 0 || trimmed.rfind("false", 0) == 0) << "[" << text << "]";
 }
 
 INSTANTIATE_TEST_SUITE_P(tiny, sequences, ::testing::ValuesIn(tiny_models()), model_param_name);
