@@ -1,0 +1,165 @@
+#include "server/api-server.h"
+
+#include "engine/model.h"
+#include "server/data-routes.h"
+#include "server/wire-util.h"
+
+#include <cstdio>
+
+namespace muse::server {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string key_of(const httplib::Request & req) {
+    const std::string auth = req.get_header_value("Authorization");
+    if (auth.rfind("Bearer ", 0) == 0) return auth.substr(7);
+    return req.get_header_value("x-api-key");
+}
+
+wire_format wire_of_path(const std::string & path) {
+    return path.rfind("/v1/messages", 0) == 0 ? WIRE_FORMAT_ANTHROPIC : WIRE_FORMAT_OPENAI;
+}
+
+}  // namespace
+
+void error_write(httplib::Response & res, const http_error & e, wire_format wire) {
+    res.status = e.status;
+    json body;
+    if (wire == WIRE_FORMAT_ANTHROPIC) {
+        body = { { "type", "error" }, { "error", { { "type", anthropic_error_type(e.status) }, { "message", e.what() } } } };
+    } else {
+        body = { { "error", { { "message", e.what() },
+                              { "type", openai_error_type(e.status) },
+                              { "param", e.param.empty() ? json(nullptr) : json(e.param) },
+                              { "code", e.code.empty() ? json(nullptr) : json(e.code) } } } };
+    }
+    if (e.retry_after > 0) res.set_header("Retry-After", std::to_string(e.retry_after));
+    res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+struct api_server::impl {
+    model &            mdl;
+    server_config      cfg;
+    store::database &  db;
+    metrics            stats;
+    scheduler          sched;
+    server_state       st;
+    httplib::Server    http;
+
+    impl(model & m, session & s, store::database & d, const server_config & c)
+        : mdl(m), cfg(c), db(d), sched(s, c.sched), st{ m, sched, d, cfg, stats } {}
+
+    caller authenticate(const httplib::Request & req, bool admin) {
+        if (cfg.no_auth) return db.user_get_or_create("local", true);
+        const std::string key = key_of(req);
+        if (key.empty()) {
+            throw http_error(401, "no API key: send Authorization: Bearer KEY (or x-api-key: KEY); create one with `muse keys create --user NAME`",
+                             "", "missing_api_key");
+        }
+        auto user = db.key_verify(key);
+        if (!user) throw http_error(401, "the API key is not valid (unknown or revoked)", "", "invalid_api_key");
+        if (admin && !user->admin) {
+            throw http_error(403, "this route needs an admin key (`muse keys create --user NAME --admin`)", "", "admin_only");
+        }
+        return *user;
+    }
+
+    // Every route goes through here: authentication, the error boundary, metrics.
+    void add(const char * method, const std::string & pattern, const std::string & name, route_access access,
+             route_fn fn) {
+        const wire_format wire = wire_of_path(pattern);
+        auto wrapped = [this, name, wire, access, fn](const httplib::Request & req, httplib::Response & res) {
+            try {
+                caller who;
+                if (access != ROUTE_ACCESS_PUBLIC) who = authenticate(req, access == ROUTE_ACCESS_ADMIN);
+                fn(req, res, who);
+            } catch (const http_error & e) {
+                error_write(res, e, wire);
+            } catch (const store::store_error & e) {
+                fprintf(stderr, "muse serve: store error on %s: %s\n", name.c_str(), e.what());
+                error_write(res, http_error(500, std::string("the store failed: ") + e.what()), wire);
+            } catch (const std::exception & e) {
+                fprintf(stderr, "muse serve: error on %s: %s\n", name.c_str(), e.what());
+                error_write(res, http_error(500, std::string("internal error: ") + e.what()), wire);
+            }
+            stats.request_count(name, res.status < 0 ? 200 : res.status);
+        };
+        const std::string m = method;
+        if (m == "GET") http.Get(pattern, wrapped);
+        else if (m == "POST") http.Post(pattern, wrapped);
+        else if (m == "DELETE") http.Delete(pattern, wrapped);
+    }
+
+    void routes_add() {
+        add("POST", "/v1/chat/completions", "chat_completions", ROUTE_ACCESS_USER,
+            [this](const httplib::Request & q, httplib::Response & r, const caller & w) { chat_completions_handle(st, q, r, w); });
+        add("POST", "/v1/messages", "messages", ROUTE_ACCESS_USER,
+            [this](const httplib::Request & q, httplib::Response & r, const caller & w) { messages_handle(st, q, r, w); });
+        add("GET", "/v1/models", "models", ROUTE_ACCESS_USER, [this](const httplib::Request &, httplib::Response & r, const caller &) {
+            json m = { { "id", cfg.model_id }, { "object", "model" }, { "created", unix_now() }, { "owned_by", "muse" } };
+            r.set_content(json{ { "object", "list" }, { "data", json::array({ m }) } }.dump(), "application/json");
+        });
+        add("GET", R"(/v1/models/([^/]+))", "models", ROUTE_ACCESS_USER,
+            [this](const httplib::Request & q, httplib::Response & r, const caller &) {
+                if (q.matches[1] != cfg.model_id) throw http_error(404, "no model " + q.matches[1].str() + "; this server runs " + cfg.model_id);
+                r.set_content(json{ { "id", cfg.model_id }, { "object", "model" }, { "created", unix_now() }, { "owned_by", "muse" } }.dump(),
+                              "application/json");
+            });
+        data_routes_add(st, [this](const char * method, const std::string & pattern, const std::string & name,
+                                   route_access access, route_fn fn) { add(method, pattern, name, access, std::move(fn)); });
+        add("GET", "/health", "health", ROUTE_ACCESS_PUBLIC, [this](const httplib::Request &, httplib::Response & r, const caller &) {
+            const auto l = sched.load();
+            r.set_content(json{ { "status", "ok" }, { "model", cfg.model_id },
+                                { "slots", { { "busy", l.busy }, { "total", l.total } } }, { "queue", l.queued } }.dump(),
+                          "application/json");
+        });
+        add("GET", "/metrics", "metrics", ROUTE_ACCESS_ADMIN, [this](const httplib::Request &, httplib::Response & r, const caller &) {
+            const auto l = sched.load();
+            r.set_content(stats.render(l.queued, l.busy, l.total), "text/plain; version=0.0.4");
+        });
+        // Unknown routes and requests httplib refuses itself (a body over the limit) still get
+        // the wire format's JSON error.
+        http.set_error_handler([this](const httplib::Request & req, httplib::Response & res) {
+            if (!res.body.empty()) return;
+            const int status = res.status;
+            std::string msg  = status == 404 ? "no route " + req.method + " " + req.path + " (see docs/api.md)" :
+                               status == 413 ? "the request body is over the server's limit of " +
+                                                   std::to_string(cfg.limits.max_body_bytes >> 20) + " MiB (--max-body-mb)" :
+                                               "the request could not be served";
+            error_write(res, http_error(status, msg, "", status == 413 ? "body_too_large" : ""), wire_of_path(req.path));
+            stats.request_count(status == 404 ? "unknown" : "refused", status);
+        });
+        http.set_payload_max_length(cfg.limits.max_body_bytes);
+        // One handler thread per streaming client and per queued request, plus a few for the rest.
+        const size_t threads = (size_t) (cfg.sched.max_sequences + cfg.sched.queue_max) + 8;
+        http.new_task_queue  = [threads] { return new httplib::ThreadPool(threads); };
+    }
+};
+
+api_server::api_server(model & mdl, session & s, store::database & db, const server_config & cfg)
+    : impl_(std::make_unique<impl>(mdl, s, db, cfg)) {
+    impl_->routes_add();
+}
+
+api_server::~api_server() = default;
+
+int api_server::bind() {
+    auto & m = *impl_;
+    if (m.cfg.port == 0) {
+        const int port = m.http.bind_to_any_port(m.cfg.host);
+        if (port <= 0) throw std::runtime_error("cannot bind " + m.cfg.host + " to a free port");
+        return port;
+    }
+    if (!m.http.bind_to_port(m.cfg.host, m.cfg.port)) {
+        throw std::runtime_error("cannot listen on " + m.cfg.host + ":" + std::to_string(m.cfg.port) +
+                                 " (in use, or not an address of this machine); pick another --port or --host");
+    }
+    return m.cfg.port;
+}
+
+void api_server::listen() { impl_->http.listen_after_bind(); }
+void api_server::stop() { impl_->http.stop(); }
+
+}  // namespace muse::server

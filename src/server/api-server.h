@@ -1,0 +1,27 @@
+#pragma once
+// The HTTP server: routes for both wire formats and the user's data, bearer/x-api-key
+// authentication, body limits, and one error boundary per route that answers in the route's
+// wire format. Blocks in listen() until stop().
+#include "server/server-state.h"
+
+#include <memory>
+
+namespace muse::server {
+
+class api_server {
+  public:
+    api_server(model & mdl, session & s, store::database & db, const server_config & cfg);
+    ~api_server();
+    api_server(const api_server &)             = delete;
+    api_server & operator=(const api_server &) = delete;
+
+    int  bind();    // binds host:port (port 0: a free one); returns the port; throws on failure
+    void listen();  // serves until stop()
+    void stop();
+
+  private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace muse::server

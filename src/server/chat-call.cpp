@@ -1,0 +1,68 @@
+#include "server/chat-call.h"
+
+#include "engine/error.h"
+#include "engine/model.h"
+#include "server/http-error.h"
+
+#include <sodium.h>
+
+namespace muse::server {
+
+std::string base64_decode(const std::string & in, const std::string & param) {
+    std::string out(in.size() / 4 * 3 + 3, '\0');
+    size_t      n = 0;
+    if (sodium_base642bin(reinterpret_cast<unsigned char *>(out.data()), out.size(), in.data(), in.size(), " \r\n",
+                          &n, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0) {
+        throw http_error(400, param + ": the data is not valid base64", param, "invalid_base64");
+    }
+    out.resize(n);
+    return out;
+}
+
+size_t media_add(chat_call & call, const model & mdl, std::string bytes, const std::string & origin,
+                 const server_limits & limits) {
+    try {
+        std::vector<uint8_t> data(bytes.begin(), bytes.end());
+        call.media.push_back(media::from_bytes(mdl.projector(), std::move(data), origin, limits.media));
+    } catch (const limit_error & e) {
+        throw http_error(413, e.what(), origin, "media_too_large");
+    } catch (const input_error & e) {
+        const std::string msg = e.what();
+        const bool no_projector = msg.find("projector") != std::string::npos;
+        throw http_error(no_projector ? 422 : 400, msg, origin, no_projector ? "media_unsupported" : "invalid_media");
+    }
+    return call.media.size() - 1;
+}
+
+void choice_tracker::push(const std::string & text) {
+    raw_ += text;
+    channel_.push(text);
+    dirty_ = dirty_ || !text.empty();
+}
+
+// A parse is shown only when it extends what was shown: a partial parse may still change its
+// mind about the tail (a tag that is half written), and sent text cannot be taken back.
+choice_tracker::delta choice_tracker::take() {
+    delta d;
+    if (!dirty_ && !finished) return d;
+    dirty_ = false;
+    chat_parsed p = finished ? final_parse() : chat_parse(*prompt_, raw_, true);
+    if (p.reasoning.size() > sent_reasoning_ && p.reasoning.compare(0, sent_reasoning_, shown_reasoning_) == 0) {
+        d.reasoning      = p.reasoning.substr(sent_reasoning_);
+        shown_reasoning_ = p.reasoning;
+        sent_reasoning_  = p.reasoning.size();
+    }
+    if (p.content.size() > sent_content_ && p.content.compare(0, sent_content_, shown_content_) == 0) {
+        d.content      = p.content.substr(sent_content_);
+        shown_content_ = p.content;
+        sent_content_  = p.content.size();
+    }
+    return d;
+}
+
+const chat_parsed & choice_tracker::final_parse() {
+    if (!final_) final_ = chat_parse(*prompt_, raw_, false);
+    return *final_;
+}
+
+}  // namespace muse::server

@@ -1,0 +1,82 @@
+#pragma once
+// One chat call, whichever wire format it came in (OpenAI chat completions or Anthropic
+// messages): what to render, the media, how to sample, how many choices, which mode.
+#include "engine/chat-prompt.h"
+#include "engine/media.h"
+#include "engine/session.h"
+#include "reason/channel.h"
+#include "reason/modes.h"
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace muse {
+class model;
+}
+
+namespace muse::server {
+
+struct server_limits {
+    size_t       max_body_bytes = 32u << 20;
+    int32_t      max_tokens     = 4096;   // per request (and the default when none is given)
+    int32_t      max_messages   = 1024;
+    double       timeout_secs   = 600;    // per request
+    media_limits media{ 32u << 20, 16'777'216, 600.0 };
+};
+
+struct chat_call {
+    chat_request          request;
+    std::vector<muse::media> media;
+    sequence_params       params;
+    int                   n             = 1;
+    bool                  stream        = false;
+    bool                  include_usage = false;
+    bool                  reasoning_mode = false;  // contemplate / orchestrate: runs through reason_run
+    reason::reason_params reason;
+    std::string           conversation_id;
+    double                timeout_secs = 0;
+    nlohmann::json        new_messages = nlohmann::json::array();  // the request's messages, as stored
+};
+
+// Returns a stored file's bytes for the caller, nullopt when it is not theirs.
+using file_reader = std::function<std::optional<std::string>(const std::string & file_id)>;
+
+// Reads a media payload (bytes already base64-decoded) into `call.media`; limits → 413.
+size_t media_add(chat_call & call, const model & mdl, std::string bytes, const std::string & origin,
+                 const server_limits & limits);
+
+std::string base64_decode(const std::string & in, const std::string & param);
+
+// The generated text of one choice, parsed as it grows into reasoning and answer deltas.
+class choice_tracker {
+  public:
+    explicit choice_tracker(const chat_prompt & prompt) : prompt_(&prompt), channel_(prompt) {}
+
+    struct delta {
+        std::string reasoning;
+        std::string content;
+    };
+    void  push(const std::string & text);   // one token's text
+    delta take();                           // what became visible since the last take
+    const chat_parsed & final_parse();      // once finished: reasoning, content, tool calls
+
+    bool          finished = false;
+    finish_reason reason   = FINISH_REASON_NONE;
+    int           reasoning_tokens() const { return channel_.reasoning_tokens(); }
+    const std::string & raw() const { return raw_; }
+
+  private:
+    const chat_prompt *     prompt_;
+    reason::channel_tracker channel_;
+    std::string             raw_;
+    bool                    dirty_ = false;
+    size_t                  sent_reasoning_ = 0, sent_content_ = 0;
+    std::string             shown_reasoning_, shown_content_;
+    std::optional<chat_parsed> final_;
+};
+
+}  // namespace muse::server

@@ -1,0 +1,46 @@
+#pragma once
+// One chat call on its way through the scheduler, shared by both wire formats: formats the
+// prompt, submits the job, and turns the job's events into per-choice deltas (reasoning and
+// answer text as the parser sees them) and per-agent progress.
+#include "server/server-state.h"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace muse::server {
+
+struct chat_run {
+    std::shared_ptr<const chat_prompt> prompt;
+    std::shared_ptr<job>               j;
+    std::vector<choice_tracker>        choices;
+    std::vector<int>                   agent_tokens;  // reasoning modes: tokens per agent so far
+    bool                               reasoning_mode = false;
+    clock_type::time_point             t0;
+};
+
+struct chat_run_sink {
+    std::function<void(int choice, const choice_tracker::delta & d)>          delta;
+    // Every 16 tokens of an agent and when it finishes.
+    std::function<void(int agent, int tokens, bool in_reasoning, bool finished)> progress;
+};
+
+// Renders the prompt (422 when the template or the schema cannot), submits (429 when the
+// queue is full) and waits until the job runs (422 when the prompt does not fit the context).
+std::shared_ptr<chat_run> chat_run_start(server_state & st, chat_call & call);
+
+// Delivers what arrived within `wait`. Returns false once the job is done and all of it was
+// delivered.
+bool chat_run_pump(chat_run & run, const chat_run_sink & sink, std::chrono::milliseconds wait);
+
+// After the job is done: throws its failure (500 / 422), records metrics.
+void chat_run_finish(server_state & st, chat_run & run);
+
+int chat_run_completion_tokens(const chat_run & run);
+int chat_run_reasoning_tokens(chat_run & run);
+
+// The reasoning modes' per-agent report, as the `muse` object of a response.
+nlohmann::json reason_result_json(const reason::reason_result & r, reason::reason_mode mode);
+
+}  // namespace muse::server

@@ -1,0 +1,148 @@
+#include "server/data-routes.h"
+
+#include "server/json-fields.h"
+#include "server/wire-util.h"
+
+namespace muse::server {
+
+using json = nlohmann::json;
+
+namespace {
+
+json file_json(const store::file_record & f) {
+    return { { "id", f.id }, { "object", "file" }, { "bytes", f.bytes }, { "created_at", f.created_at },
+             { "filename", f.filename }, { "purpose", f.purpose }, { "status", "processed" } };
+}
+
+json conversation_json(const store::conversation & c) {
+    json meta = json::parse(c.metadata.empty() ? "{}" : c.metadata, nullptr, false);
+    return { { "id", c.id }, { "object", "conversation" }, { "created_at", c.created_at }, { "updated_at", c.updated_at },
+             { "title", c.title }, { "metadata", meta.is_discarded() ? json::object() : meta } };
+}
+
+json list_json(json data) { return { { "object", "list" }, { "data", std::move(data) } }; }
+
+void json_send(httplib::Response & res, const json & j) {
+    res.set_content(j.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+json body_or_empty(const httplib::Request & req) {
+    if (req.body.empty()) return json::object();
+    json b = body_json(req);
+    if (!b.is_object()) throw http_error(400, "the request body must be a JSON object");
+    return b;
+}
+
+}  // namespace
+
+void data_routes_add(server_state & st, const route_adder & add) {
+    // --- files
+    add("POST", "/v1/files", "files", ROUTE_ACCESS_USER, [&st](const httplib::Request & req, httplib::Response & res, const caller & who) {
+        if (!req.is_multipart_form_data() || !req.has_file("file")) {
+            throw http_error(400, "send the file as multipart/form-data with a 'file' field (and 'purpose')", "file", "missing_file");
+        }
+        const auto file    = req.get_file_value("file");
+        std::string purpose = req.has_file("purpose") ? req.get_file_value("purpose").content : "user_data";
+        if (file.content.empty()) throw http_error(400, "the file is empty", "file", "empty_file");
+        const std::string name = file.filename.empty() ? "upload" : file.filename;
+        json_send(res, file_json(st.db.file_put(who.id, name, purpose, file.content)));
+    });
+    add("GET", "/v1/files", "files", ROUTE_ACCESS_USER, [&st](const httplib::Request &, httplib::Response & res, const caller & who) {
+        json data = json::array();
+        for (const auto & f : st.db.file_list(who.id)) data.push_back(file_json(f));
+        json_send(res, list_json(data));
+    });
+    add("GET", R"(/v1/files/([^/]+))", "files", ROUTE_ACCESS_USER,
+        [&st](const httplib::Request & req, httplib::Response & res, const caller & who) {
+            auto f = st.db.file_get(who.id, req.matches[1]);
+            if (!f) throw http_error(404, "no file " + req.matches[1].str(), "file_id", "file_not_found");
+            json_send(res, file_json(*f));
+        });
+    add("GET", R"(/v1/files/([^/]+)/content)", "files", ROUTE_ACCESS_USER,
+        [&st](const httplib::Request & req, httplib::Response & res, const caller & who) {
+            auto bytes = st.db.file_read(who.id, req.matches[1]);
+            if (!bytes) throw http_error(404, "no file " + req.matches[1].str(), "file_id", "file_not_found");
+            res.set_content(*bytes, "application/octet-stream");
+        });
+    add("DELETE", R"(/v1/files/([^/]+))", "files", ROUTE_ACCESS_USER,
+        [&st](const httplib::Request & req, httplib::Response & res, const caller & who) {
+            if (!st.db.file_delete(who.id, req.matches[1])) {
+                throw http_error(404, "no file " + req.matches[1].str(), "file_id", "file_not_found");
+            }
+            json_send(res, { { "id", req.matches[1].str() }, { "object", "file" }, { "deleted", true } });
+        });
+
+    // --- conversations
+    add("POST", "/v1/conversations", "conversations", ROUTE_ACCESS_USER,
+        [&st](const httplib::Request & req, httplib::Response & res, const caller & who) {
+            const json  b     = body_or_empty(req);
+            std::string title = str_field(b, "title", "", false);
+            json        meta  = b.contains("metadata") && !b["metadata"].is_null() ? b["metadata"] : json::object();
+            if (!meta.is_object()) throw http_error(400, "metadata must be an object", "metadata");
+            json_send(res, conversation_json(st.db.conversation_create(who.id, title, meta.dump())));
+        });
+    add("GET", "/v1/conversations", "conversations", ROUTE_ACCESS_USER,
+        [&st](const httplib::Request &, httplib::Response & res, const caller & who) {
+            json data = json::array();
+            for (const auto & c : st.db.conversation_list(who.id)) data.push_back(conversation_json(c));
+            json_send(res, list_json(data));
+        });
+    add("GET", R"(/v1/conversations/([^/]+))", "conversations", ROUTE_ACCESS_USER,
+        [&st](const httplib::Request & req, httplib::Response & res, const caller & who) {
+            auto c = st.db.conversation_get(who.id, req.matches[1]);
+            if (!c) throw http_error(404, "no conversation " + req.matches[1].str(), "conversation_id", "conversation_not_found");
+            json out      = conversation_json(*c);
+            json messages = json::array();
+            for (const auto & m : st.db.message_list(who.id, c->id)) {
+                json msg = json::parse(m.content, nullptr, false);
+                if (!msg.is_object()) msg = { { "role", m.role }, { "content", m.content } };
+                msg["id"]         = m.id;
+                msg["created_at"] = m.created_at;
+                messages.push_back(msg);
+            }
+            out["messages"] = messages;
+            json_send(res, out);
+        });
+    add("DELETE", R"(/v1/conversations/([^/]+))", "conversations", ROUTE_ACCESS_USER,
+        [&st](const httplib::Request & req, httplib::Response & res, const caller & who) {
+            if (!st.db.conversation_delete(who.id, req.matches[1])) {
+                throw http_error(404, "no conversation " + req.matches[1].str(), "conversation_id", "conversation_not_found");
+            }
+            json_send(res, { { "id", req.matches[1].str() }, { "object", "conversation.deleted" }, { "deleted", true } });
+        });
+
+    // --- memory
+    add("GET", "/v1/memory", "memory", ROUTE_ACCESS_USER, [&st](const httplib::Request &, httplib::Response & res, const caller & who) {
+        json data = json::array();
+        for (const auto & m : st.db.memory_list(who.id)) {
+            data.push_back({ { "id", m.id }, { "object", "memory" }, { "text", m.text }, { "created_at", m.created_at } });
+        }
+        json_send(res, list_json(data));
+    });
+    add("POST", "/v1/memory", "memory", ROUTE_ACCESS_USER, [&st](const httplib::Request & req, httplib::Response & res, const caller & who) {
+        const std::string text = str_field(body_json(req), "text", "", true);
+        if (text.empty() || text.size() > 8192) throw http_error(400, "text must be 1 to 8192 bytes", "text");
+        const auto m = st.db.memory_add(who.id, text);
+        json_send(res, { { "id", m.id }, { "object", "memory" }, { "text", m.text }, { "created_at", m.created_at } });
+    });
+    add("DELETE", R"(/v1/memory/([^/]+))", "memory", ROUTE_ACCESS_USER,
+        [&st](const httplib::Request & req, httplib::Response & res, const caller & who) {
+            if (!st.db.memory_delete(who.id, req.matches[1])) {
+                throw http_error(404, "no memory item " + req.matches[1].str(), "memory_id", "memory_not_found");
+            }
+            json_send(res, { { "id", req.matches[1].str() }, { "object", "memory.deleted" }, { "deleted", true } });
+        });
+
+    // --- privacy
+    add("GET", "/v1/me/export", "me", ROUTE_ACCESS_USER, [&st](const httplib::Request &, httplib::Response & res, const caller & who) {
+        st.db.audit_add(who.id, "export", "{}");
+        res.set_header("Content-Disposition", "attachment; filename=\"muse-export.json\"");
+        res.set_content(st.db.user_export(who.id), "application/json");
+    });
+    add("DELETE", "/v1/me", "me", ROUTE_ACCESS_USER, [&st](const httplib::Request &, httplib::Response & res, const caller & who) {
+        st.db.user_delete(who.id);
+        json_send(res, { { "object", "user.deleted" }, { "user", who.name }, { "deleted", true } });
+    });
+}
+
+}  // namespace muse::server

@@ -1,0 +1,32 @@
+#pragma once
+// Route plumbing shared by api-server.cpp and the resource routes: a user's files,
+// conversations, memory, and the privacy routes (export, delete everything).
+#include "server/server-state.h"
+
+#include <httplib.h>
+
+#include <functional>
+#include <string>
+
+namespace muse::server {
+
+enum wire_format {
+    WIRE_FORMAT_OPENAI,
+    WIRE_FORMAT_ANTHROPIC,
+};
+
+enum route_access {
+    ROUTE_ACCESS_PUBLIC,
+    ROUTE_ACCESS_USER,
+    ROUTE_ACCESS_ADMIN,
+};
+
+using route_fn    = std::function<void(const httplib::Request &, httplib::Response &, const caller &)>;
+using route_adder = std::function<void(const char * method, const std::string & pattern, const std::string & name,
+                                       route_access access, route_fn fn)>;
+
+void error_write(httplib::Response & res, const http_error & e, wire_format wire);
+
+void data_routes_add(server_state & st, const route_adder & add);
+
+}  // namespace muse::server

@@ -1,0 +1,64 @@
+#include "server/metrics.h"
+
+#include <sstream>
+
+namespace muse::server {
+
+void histogram::observe(double v) {
+    size_t i = 0;
+    while (i < bounds_.size() && v > bounds_[i]) ++i;
+    counts_[i]++;
+    sum_ += v;
+    count_++;
+}
+
+std::string histogram::render(const std::string & name, const std::string & help) const {
+    std::ostringstream o;
+    o << "# HELP " << name << " " << help << "\n# TYPE " << name << " histogram\n";
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < bounds_.size(); ++i) {
+        cumulative += counts_[i];
+        o << name << "_bucket{le=\"" << bounds_[i] << "\"} " << cumulative << "\n";
+    }
+    cumulative += counts_.back();
+    o << name << "_bucket{le=\"+Inf\"} " << cumulative << "\n";
+    o << name << "_sum " << sum_ << "\n" << name << "_count " << count_ << "\n";
+    return o.str();
+}
+
+void metrics::request_count(const std::string & route, int status) {
+    std::lock_guard lk(mu_);
+    requests_[{ route, status }]++;
+}
+
+void metrics::generation_count(int prompt_tokens, int generated_tokens, double ttft_secs, double tokens_per_sec) {
+    std::lock_guard lk(mu_);
+    prompt_tokens_ += (uint64_t) prompt_tokens;
+    generated_tokens_ += (uint64_t) generated_tokens;
+    if (ttft_secs > 0) ttft_.observe(ttft_secs);
+    if (tokens_per_sec > 0) tps_.observe(tokens_per_sec);
+}
+
+std::string metrics::render(int queue_depth, int sequences_active, int sequences_total) const {
+    std::lock_guard    lk(mu_);
+    std::ostringstream o;
+    o << "# HELP muse_requests_total HTTP requests by route and status.\n# TYPE muse_requests_total counter\n";
+    for (const auto & [key, n] : requests_) {
+        o << "muse_requests_total{route=\"" << key.first << "\",status=\"" << key.second << "\"} " << n << "\n";
+    }
+    o << "# HELP muse_tokens_prompt_total Prompt tokens decoded.\n# TYPE muse_tokens_prompt_total counter\n"
+      << "muse_tokens_prompt_total " << prompt_tokens_ << "\n";
+    o << "# HELP muse_tokens_generated_total Tokens generated.\n# TYPE muse_tokens_generated_total counter\n"
+      << "muse_tokens_generated_total " << generated_tokens_ << "\n";
+    o << "# HELP muse_queue_depth Requests waiting for a sequence slot.\n# TYPE muse_queue_depth gauge\n"
+      << "muse_queue_depth " << queue_depth << "\n";
+    o << "# HELP muse_sequences_active Sequences being decoded.\n# TYPE muse_sequences_active gauge\n"
+      << "muse_sequences_active " << sequences_active << "\n";
+    o << "# HELP muse_sequences_max Sequence slots for plain requests.\n# TYPE muse_sequences_max gauge\n"
+      << "muse_sequences_max " << sequences_total << "\n";
+    o << ttft_.render("muse_ttft_seconds", "Time from request to first token.");
+    o << tps_.render("muse_tokens_per_second", "Generated tokens per second per request.");
+    return o.str();
+}
+
+}  // namespace muse::server

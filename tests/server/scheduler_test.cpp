@@ -1,0 +1,212 @@
+// The server's scheduler on a real model: requests join a running batch and still produce
+// what they produce alone; n choices share one prompt decode; cancel, timeout, the queue
+// bound and an over-long prompt; a contemplation shares the decode steps with plain requests.
+#include "server/scheduler.h"
+#include "test-util.h"
+
+#include <thread>
+
+using namespace muse;
+using namespace muse::test;
+using namespace muse::server;
+
+namespace {
+
+constexpr auto wait_step = std::chrono::milliseconds(50);
+
+struct collected {
+    std::vector<std::string>   text;     // per choice
+    std::vector<finish_reason> reasons;  // per choice
+    int                        progress = 0;
+};
+
+collected collect(job & j, int n) {
+    collected c;
+    c.text.resize((size_t) n);
+    c.reasons.resize((size_t) n, FINISH_REASON_NONE);
+    std::vector<job_event> evs;
+    while (j.events_take(evs, wait_step)) {
+        for (auto & ev : evs) {
+            if (ev.kind == job_event::PROGRESS) {
+                c.progress++;
+                continue;
+            }
+            c.text[(size_t) ev.choice] += ev.text;
+            if (ev.finished) c.reasons[(size_t) ev.choice] = ev.reason;
+        }
+        evs.clear();
+    }
+    return c;
+}
+
+class scheduler_fixture : public ::testing::Test {
+  protected:
+    void SetUp() override { mdl = model_open(test_backend(), "qwen3-tiny.gguf"); }
+
+    job_params plain(const std::string & question, int32_t max_tokens, int n = 1) {
+        job_params p;
+        p.prompt = std::make_shared<const chat_prompt>(user_prompt(*mdl, question));
+        p.params = greedy(max_tokens);
+        p.n      = n;
+        return p;
+    }
+
+    std::string alone(const std::string & question, int32_t max_tokens) {
+        session s(*mdl, context_small());
+        return run_to_end(s, s.sequence_add(user_prompt(*mdl, question), {}, greedy(max_tokens))).second;
+    }
+
+    std::unique_ptr<model> mdl;
+};
+
+context_params server_context(int max_sequences) { return context_small(max_sequences + scheduler::reason_slots(), 4096); }
+
+}  // namespace
+
+TEST_F(scheduler_fixture, a_request_joins_a_running_batch_and_both_equal_their_single_runs) {
+    const std::string expect_a = alone("Tell me about rivers.", 48);
+    const std::string expect_b = alone("Name three planets.", 16);
+
+    session   s(*mdl, server_context(4));
+    scheduler sched(s, { 4, 8 });
+    auto a = sched.submit(plain("Tell me about rivers.", 48));
+    ASSERT_FALSE(a->wait_admitted());
+    // Let A run a few steps, then B arrives: it must start before A ends.
+    std::vector<job_event> first;
+    while (first.empty()) a->events_take(first, wait_step);
+    auto b = sched.submit(plain("Name three planets.", 16));
+    ASSERT_FALSE(b->wait_admitted());
+    auto got_b = collect(*b, 1);
+    EXPECT_TRUE(sched.load().busy > 0) << "A should still be running when B (16 tokens) is done";
+    auto got_a = collect(*a, 1);
+    std::string a_text;
+    for (auto & ev : first) a_text += ev.text;
+    EXPECT_EQ(a_text + got_a.text[0], expect_a);
+    EXPECT_EQ(got_b.text[0], expect_b);
+    EXPECT_EQ(sched.load().busy, 0);
+}
+
+TEST_F(scheduler_fixture, n_choices_decode_the_prompt_once) {
+    const std::string expect = alone("What is two plus two?", 20);
+    session   s(*mdl, server_context(4));
+    scheduler sched(s, { 4, 8 });
+    auto j = sched.submit(plain("What is two plus two?", 20, 3));
+    ASSERT_FALSE(j->wait_admitted());
+    auto got = collect(*j, 3);
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(got.text[(size_t) i], expect) << "choice " << i;
+        EXPECT_EQ(j->generated[(size_t) i], 20);
+    }
+    // One prompt decode plus each choice's tokens: a second prompt decode would add ~30.
+    EXPECT_GE(s.n_decoded(), j->prompt_tokens + 3 * 19);
+    EXPECT_LE(s.n_decoded(), j->prompt_tokens + 3 * 20);
+}
+
+TEST_F(scheduler_fixture, seeded_choices_differ_and_repeat) {
+    auto run = [&] {
+        session   s(*mdl, server_context(4));
+        scheduler sched(s, { 4, 8 });
+        auto      p             = plain("Tell me a story.", 16, 3);
+        p.params.sampling       = sampling_params{};
+        p.params.sampling.seed  = 7;
+        p.params.sampling.temperature = 1.0f;
+        auto j = sched.submit(std::move(p));
+        EXPECT_FALSE(j->wait_admitted());
+        return collect(*j, 3).text;
+    };
+    const auto first = run();
+    EXPECT_EQ(run(), first);
+    EXPECT_TRUE(first[0] != first[1] || first[1] != first[2]);
+}
+
+TEST_F(scheduler_fixture, cancel_frees_the_slots_within_a_step) {
+    session   s(*mdl, server_context(2));
+    scheduler sched(s, { 2, 8 });
+    auto p = plain("Write a long essay.", 100000);
+    p.params.sampling.ignore_eos = true;
+    auto j = sched.submit(std::move(p));
+    ASSERT_FALSE(j->wait_admitted());
+    std::vector<job_event> evs;
+    while (evs.empty()) j->events_take(evs, wait_step);
+    j->cancel();
+    auto got = collect(*j, 1);
+    EXPECT_EQ(got.reasons[0], FINISH_REASON_CANCELLED);
+    EXPECT_EQ(sched.load().busy, 0);
+    // The slot serves the next request.
+    auto next = sched.submit(plain("Hi", 4));
+    ASSERT_FALSE(next->wait_admitted());
+    EXPECT_EQ(collect(*next, 1).reasons[0], FINISH_REASON_LENGTH);
+}
+
+TEST_F(scheduler_fixture, a_timeout_ends_the_request_as_length) {
+    session   s(*mdl, server_context(2));
+    scheduler sched(s, { 2, 8 });
+    auto p = plain("Write a long essay.", 100000);
+    p.params.sampling.ignore_eos = true;
+    p.timeout_secs               = 0.3;
+    auto j = sched.submit(std::move(p));
+    ASSERT_FALSE(j->wait_admitted());
+    auto got = collect(*j, 1);
+    EXPECT_EQ(got.reasons[0], FINISH_REASON_LENGTH);
+    EXPECT_TRUE(j->timed_out);
+}
+
+TEST_F(scheduler_fixture, the_queue_is_bounded) {
+    session   s(*mdl, server_context(1));
+    scheduler sched(s, { 1, 1 });
+    std::vector<std::shared_ptr<job>> jobs;
+    int refused = 0;
+    for (int i = 0; i < 4; ++i) {
+        auto p = plain("Write a long essay.", 100000);
+        p.params.sampling.ignore_eos = true;
+        try {
+            jobs.push_back(sched.submit(std::move(p)));
+        } catch (const http_error & e) {
+            EXPECT_EQ(e.status, 429);
+            EXPECT_GT(e.retry_after, 0);
+            refused++;
+        }
+        if (i == 0) ASSERT_FALSE(jobs[0]->wait_admitted());
+    }
+    EXPECT_EQ(refused, 2);  // one running, one waiting, two refused
+    for (auto & j : jobs) j->cancel();
+    for (auto & j : jobs) collect(*j, 1);
+}
+
+TEST_F(scheduler_fixture, a_prompt_over_the_context_is_refused_with_422) {
+    session   s(*mdl, context_small(1 + scheduler::reason_slots(), 256));
+    scheduler sched(s, { 1, 4 });
+    std::string longer;
+    for (int i = 0; i < 200; ++i) longer += "many words here ";
+    auto j   = sched.submit(plain(longer, 8));
+    auto err = j->wait_admitted();
+    ASSERT_TRUE(err.has_value());
+    EXPECT_EQ(err->status, 422);
+    EXPECT_EQ(err->code, "context_length_exceeded");
+    EXPECT_EQ(sched.load().busy, 0);
+}
+
+TEST_F(scheduler_fixture, a_contemplation_shares_the_steps_with_plain_requests) {
+    const std::string expect = alone("Name three planets.", 40);
+    session   s(*mdl, server_context(2));
+    scheduler sched(s, { 2, 8 });
+    auto plain_job = sched.submit(plain("Name three planets.", 40));
+    ASSERT_FALSE(plain_job->wait_admitted());
+
+    job_params r;
+    r.reasoning_mode = true;
+    r.request.messages.push_back({ "user", "What is 6 * 7?" });
+    r.reason.mode       = reason::REASON_MODE_CONTEMPLATE;
+    r.reason.agents     = 3;
+    r.reason.max_tokens = 24;
+    r.reason.sampling   = greedy(24).sampling;
+    auto rj = sched.submit(std::move(r));
+    ASSERT_FALSE(rj->wait_admitted());
+    auto got_r = collect(*rj, 1);
+    auto got_p = collect(*plain_job, 1);
+    EXPECT_FALSE(rj->failure.has_value()) << (rj->failure ? rj->failure->what() : "");
+    EXPECT_EQ(rj->reason_result.agents.size(), 3u);
+    EXPECT_GT(got_r.progress, 0);
+    EXPECT_EQ(got_p.text[0], expect) << "the plain request must not be disturbed by the contemplation";
+    EXPECT_EQ(sched.load().busy, 0);
+}
