@@ -22,6 +22,17 @@ endif()
 add_subdirectory(${MUSE_LLAMA_CPP_DIR} llama.cpp)
 set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
 
+# llama-common links llama.cpp's vendored cpp-httplib (0.57) for model downloads muse never
+# calls. As a static library it would hand that copy to every muse binary, where the linker
+# takes httplib symbols from whichever archive comes first: muse-server's own calls then went
+# to the vendored code compiled against a different class layout than Debian's cpp-httplib
+# 0.11 (a crash in Server::set_error_handler). Dropped from llama-common's link interface; the
+# llama.cpp tools that need it (the bench anchors) link it themselves, and a test checks that
+# the muse binary holds no vendored httplib.
+get_target_property(muse_llama_common_libs llama-common INTERFACE_LINK_LIBRARIES)
+list(FILTER muse_llama_common_libs EXCLUDE REGEX "cpp-httplib")
+set_target_properties(llama-common PROPERTIES INTERFACE_LINK_LIBRARIES "${muse_llama_common_libs}")
+
 # The sanitizer build instruments the parts that read untrusted bytes: ggml-base (the GGUF
 # parser), llama (the model loader and tokenizer) and mtmd (projectors, image and audio
 # decoding), plus all of muse. ggml-cpu's kernels and llama-common stay uninstrumented: they

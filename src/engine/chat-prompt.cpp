@@ -6,6 +6,8 @@
 #include "json-schema-to-grammar.h"
 #include "json.h"
 
+#include <regex>
+
 namespace muse {
 
 chat_prompt::chat_prompt() : impl_(std::make_unique<impl>()) {}
@@ -80,6 +82,22 @@ static void reasoning_channel_set(chat_prompt::impl & p, const model & mdl) {
     }
 }
 
+// tool_choice "required" means the answer is tool calls. llama-common's tool grammars still let
+// free text (and Muse Glimmer's reasoning turns) come first; with weak weights that text runs
+// to max_tokens without a call. The root rule loses those optional prefixes; reasoning stays
+// when thinking is on.
+static std::string grammar_calls_only(const std::string & grammar, bool keep_reasoning) {
+    const size_t start = grammar.rfind("\nroot ::= ") != std::string::npos ? grammar.rfind("\nroot ::= ") + 1 :
+                         grammar.rfind("root ::= ", 0) == 0                 ? 0 :
+                                                                              std::string::npos;
+    if (start == std::string::npos) return grammar;
+    const size_t end  = std::min(grammar.find('\n', start), grammar.size());
+    std::string  root = grammar.substr(start, end - start);
+    root = std::regex_replace(root, std::regex(R"( until-[0-9]+\?)"), "");
+    if (!keep_reasoning) root = std::regex_replace(root, std::regex(R"(\(start analysis\)\* )"), "");
+    return grammar.substr(0, start) + root + grammar.substr(end);
+}
+
 chat_prompt chat_format(const model & mdl, const chat_request & request, const std::string & media_marker) {
     if (request.messages.empty()) {
         throw input_error("the conversation has no messages; send at least one user message");
@@ -146,6 +164,9 @@ chat_prompt chat_format(const model & mdl, const chat_request & request, const s
     if (!p.params.grammar.empty() && !request.tools.empty()) {
         p.grammar      = p.params.grammar;
         p.grammar_type = COMMON_GRAMMAR_TYPE_TOOL_CALLS;
+        if (request.tool_choice == CHAT_TOOL_CHOICE_REQUIRED) {
+            p.grammar = grammar_calls_only(p.grammar, request.enable_thinking);
+        }
     }
     if (!schema_grammar.empty()) {
         if (!request.tools.empty()) {

@@ -104,6 +104,41 @@ day ::= "0" [1-9] | [12] [0-9] | "3" [01])";
     }
 }
 
+// tool_choice "required": whatever the weights, the answer is a call of a defined tool with
+// JSON-object arguments (the template's tool grammar, not lazy).
+TEST_P(constrained, required_tool_calls_are_always_valid_calls) {
+    chat_request req;
+    req.messages.push_back({ "user", "Weather in Paris?", {}, "", {}, "", "" });
+    req.tools.push_back({ "get_weather", "Weather for a city",
+                          R"({"type":"object","properties":{"city":{"type":"string","maxLength":12}},"required":["city"]})" });
+    req.tools.push_back({ "get_time", "Time in a timezone",
+                          R"({"type":"object","properties":{"tz":{"type":"string","maxLength":8}},"required":["tz"]})" });
+    req.tool_choice     = CHAT_TOOL_CHOICE_REQUIRED;
+    req.enable_thinking = false;
+    const auto prompt   = chat_format(*mdl, req, mdl->media_marker());
+    ASSERT_TRUE(prompt.has_grammar()) << "tool_choice required must constrain the answer";
+    // Muse Glimmer's ATEM calls carry parameter values as free text up to a closing tag (the
+    // template's format): random weights may not close one within the budget. Every call that
+    // does end must be valid, and JSON-argument formats must always end.
+    const bool free_text_params = GetParam().find("glimmer") != std::string::npos;
+    int n_ok = 0;
+    seeds_run(*mdl, prompt, 10, 300, 4096, [&](uint32_t seed, const std::string & text, finish_reason reason) {
+        if (free_text_params && reason == FINISH_REASON_LENGTH) {
+            n_ok++;
+            return;
+        }
+        ASSERT_EQ(reason, FINISH_REASON_STOP) << "seed " << seed << " did not finish its call: " << text;
+        const auto parsed = chat_parse(prompt, text, false);
+        ASSERT_GE(parsed.tool_calls.size(), 1u) << "seed " << seed << ": " << text;
+        for (const auto & tc : parsed.tool_calls) {
+            EXPECT_TRUE(tc.name == "get_weather" || tc.name == "get_time") << tc.name;
+            EXPECT_TRUE(json::parse(tc.arguments, nullptr, false).is_object()) << tc.arguments;
+        }
+        n_ok++;
+    });
+    EXPECT_EQ(n_ok, 10);
+}
+
 INSTANTIATE_TEST_SUITE_P(tiny, constrained, ::testing::ValuesIn(tiny_models()), model_param_name);
 
 // The conversation ends inside the reasoning (a continued assistant message), so the budget
