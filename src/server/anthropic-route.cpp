@@ -2,6 +2,8 @@
 // tool_use, tool_result, thinking), tools, extended thinking, streaming events.
 #include "engine/model.h"
 #include "server/chat-run.h"
+#include "server/data-routes.h"
+#include "server/deferred-json.h"
 #include "server/json-fields.h"
 #include "server/wire-util.h"
 
@@ -177,12 +179,11 @@ chat_call anthropic_parse(const json & body, const model & mdl, const server_lim
 }
 
 const char * stop_reason_of(const choice_tracker & c, bool tool_use) {
-    if (tool_use) return "tool_use";
     switch (c.reason) {
         case FINISH_REASON_LENGTH:
         case FINISH_REASON_CONTEXT: return "max_tokens";
         case FINISH_REASON_STOP_STRING: return "stop_sequence";
-        default: return "end_turn";
+        default: return tool_use ? "tool_use" : "end_turn";
     }
 }
 
@@ -206,22 +207,25 @@ void messages_handle(server_state & st, const httplib::Request & req, httplib::R
     const std::string id = id_make("msg_");
 
     if (!call.stream) {
-        while (chat_run_pump(*run, {}, pump_wait)) {
-        }
-        chat_run_finish(st, *run);
-        auto &              c = run->choices[0];
-        const chat_parsed & p = c.final_parse();
-        json content = json::array();
-        if (!p.reasoning.empty()) content.push_back({ { "type", "thinking" }, { "thinking", p.reasoning }, { "signature", "" } });
-        if (!p.content.empty()) content.push_back({ { "type", "text" }, { "text", p.content } });
-        for (const auto & tc : p.tool_calls) {
-            content.push_back({ { "type", "tool_use" }, { "id", tool_use_id(tc) }, { "name", tc.name }, { "input", tool_input(tc.arguments) } });
-        }
-        json out = { { "id", id }, { "type", "message" }, { "role", "assistant" }, { "model", model },
-                     { "content", content }, { "stop_reason", stop_reason_of(c, !p.tool_calls.empty()) },
-                     { "stop_sequence", nullptr },
-                     { "usage", { { "input_tokens", run->j->prompt_tokens }, { "output_tokens", chat_run_completion_tokens(*run) } } } };
-        res.set_content(out.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+        deferred_json_send(
+            res, run,
+            [&st, run, id, model] {
+                chat_run_finish(st, *run);
+                auto &              c = run->choices[0];
+                const chat_parsed & p = c.final_parse();
+                json content = json::array();
+                if (!p.reasoning.empty()) content.push_back({ { "type", "thinking" }, { "thinking", p.reasoning }, { "signature", "" } });
+                if (!p.content.empty()) content.push_back({ { "type", "text" }, { "text", p.content } });
+                for (const auto & tc : p.tool_calls) {
+                    content.push_back({ { "type", "tool_use" }, { "id", tool_use_id(tc) }, { "name", tc.name }, { "input", tool_input(tc.arguments) } });
+                }
+                json out = { { "id", id }, { "type", "message" }, { "role", "assistant" }, { "model", model },
+                             { "content", content }, { "stop_reason", stop_reason_of(c, !p.tool_calls.empty()) },
+                             { "stop_sequence", nullptr },
+                             { "usage", { { "input_tokens", run->j->prompt_tokens }, { "output_tokens", chat_run_completion_tokens(*run) } } } };
+                return out.dump(-1, ' ', false, json::error_handler_t::replace);
+            },
+            [](const http_error & e) { return error_body(e, WIRE_FORMAT_ANTHROPIC); });
         return;
     }
 

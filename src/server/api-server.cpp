@@ -24,8 +24,7 @@ wire_format wire_of_path(const std::string & path) {
 
 }  // namespace
 
-void error_write(httplib::Response & res, const http_error & e, wire_format wire) {
-    res.status = e.status;
+std::string error_body(const http_error & e, wire_format wire) {
     json body;
     if (wire == WIRE_FORMAT_ANTHROPIC) {
         body = { { "type", "error" }, { "error", { { "type", anthropic_error_type(e.status) }, { "message", e.what() } } } };
@@ -35,8 +34,13 @@ void error_write(httplib::Response & res, const http_error & e, wire_format wire
                               { "param", e.param.empty() ? json(nullptr) : json(e.param) },
                               { "code", e.code.empty() ? json(nullptr) : json(e.code) } } } };
     }
+    return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+void error_write(httplib::Response & res, const http_error & e, wire_format wire) {
+    res.status = e.status;
     if (e.retry_after > 0) res.set_header("Retry-After", std::to_string(e.retry_after));
-    res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+    res.set_content(error_body(e, wire), "application/json");
 }
 
 struct api_server::impl {

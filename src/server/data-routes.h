@@ -25,7 +25,8 @@ using route_fn    = std::function<void(const httplib::Request &, httplib::Respon
 using route_adder = std::function<void(const char * method, const std::string & pattern, const std::string & name,
                                        route_access access, route_fn fn)>;
 
-void error_write(httplib::Response & res, const http_error & e, wire_format wire);
+std::string error_body(const http_error & e, wire_format wire);
+void        error_write(httplib::Response & res, const http_error & e, wire_format wire);
 
 void data_routes_add(server_state & st, const route_adder & add);
 

@@ -281,12 +281,12 @@ chat_call openai_chat_parse(const json & body, const model & mdl, const server_l
     return call;
 }
 
+// A cut-off answer is "length" even when it began a tool call (its arguments are incomplete).
 const char * openai_finish_reason(finish_reason reason, bool has_tool_calls) {
-    if (has_tool_calls) return "tool_calls";
     switch (reason) {
         case FINISH_REASON_LENGTH:
         case FINISH_REASON_CONTEXT: return "length";
-        default: return "stop";
+        default: return has_tool_calls ? "tool_calls" : "stop";
     }
 }
 

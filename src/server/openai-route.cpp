@@ -2,6 +2,8 @@
 // reasoning modes through the `muse` extension, and conversations that grow as messages
 // complete.
 #include "server/chat-run.h"
+#include "server/data-routes.h"
+#include "server/deferred-json.h"
 #include "server/json-fields.h"
 #include "server/openai-chat.h"
 #include "server/wire-util.h"
@@ -80,21 +82,24 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
     const std::string model   = st.cfg.model_id;
 
     if (!call.stream) {
-        while (chat_run_pump(*run, {}, pump_wait)) {
-        }
-        chat_run_finish(st, *run);
-        json choices = json::array();
-        for (size_t i = 0; i < run->choices.size(); ++i) {
-            choices.push_back({ { "index", i },
-                                { "message", message_json(*run, i) },
-                                { "finish_reason", finish_reason_of(*run, i) },
-                                { "logprobs", nullptr } });
-        }
-        conversation_store(st, who, conv, choices[0]["message"]);
-        json out = { { "id", id }, { "object", "chat.completion" }, { "created", created }, { "model", model },
-                     { "choices", choices }, { "usage", usage_json(*run) } };
-        if (run->reasoning_mode) out["muse"] = reason_result_json(run->j->reason_result, mode);
-        res.set_content(out.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+        deferred_json_send(
+            res, run,
+            [&st, run, who, conv, id, created, model, mode] {
+                chat_run_finish(st, *run);
+                json choices = json::array();
+                for (size_t i = 0; i < run->choices.size(); ++i) {
+                    choices.push_back({ { "index", i },
+                                        { "message", message_json(*run, i) },
+                                        { "finish_reason", finish_reason_of(*run, i) },
+                                        { "logprobs", nullptr } });
+                }
+                conversation_store(st, who, conv, choices[0]["message"]);
+                json out = { { "id", id }, { "object", "chat.completion" }, { "created", created }, { "model", model },
+                             { "choices", choices }, { "usage", usage_json(*run) } };
+                if (run->reasoning_mode) out["muse"] = reason_result_json(run->j->reason_result, mode);
+                return out.dump(-1, ' ', false, json::error_handler_t::replace);
+            },
+            [](const http_error & e) { return error_body(e, WIRE_FORMAT_OPENAI); });
         return;
     }
 
