@@ -16,6 +16,40 @@ echo "== muse run (random weights: expect gibberish, the mechanics are real) =="
 echo
 echo "== muse run --mode contemplate (4 agents on one shared prompt, combined by vote) =="
 "$muse" run -m "$models/qwen3-tiny.gguf" -p "What is 17 * 3?" --mode contemplate --agents 4 -n 24 --seed 1
+
+echo
+echo "== muse serve: the OpenAI- and Anthropic-compatible API (docs/api.md) =="
+data="$build/demo-data"
+port=${MUSE_PORT:-8080}
+mkdir -p "$data"
+log="$data/serve.log"
+OMP_WAIT_POLICY=PASSIVE "$muse" serve -m "$models/qwen3-tiny.gguf" --port "$port" --data-dir "$data" >"$log" 2>"$data/serve.err" &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
+for _ in $(seq 1 300); do
+    grep -q "listening on" "$log" 2>/dev/null && break
+    kill -0 $server 2>/dev/null || { cat "$data/serve.err" >&2; exit 1; }
+    sleep 0.1
+done
+# On the first run the server creates an admin key and prints it once; the demo keeps a copy.
+if grep -q "^MUSE_API_KEY=" "$log"; then
+    (umask 077; sed -n 's/^MUSE_API_KEY=//p' "$log" >"$data/demo-key")
+    echo "first run: created the API key $(cat "$data/demo-key") (kept in $data/demo-key)"
+elif [ ! -s "$data/demo-key" ]; then
+    (umask 077; "$muse" keys create --user demo --data-dir "$data" >"$data/demo-key")
+fi
+MUSE_API_KEY=$(cat "$data/demo-key")
+url="http://127.0.0.1:$port"
+echo "$(grep "listening on" "$log")"
+echo
+echo "\$ curl $url/v1/chat/completions -H \"Authorization: Bearer \$MUSE_API_KEY\" -d '{...}'"
+curl -sS "$url/v1/chat/completions" -H "Authorization: Bearer $MUSE_API_KEY" -H 'content-type: application/json' \
+     -d '{"model":"muse","messages":[{"role":"user","content":"Why is the sky blue?"}],"max_tokens":24,"seed":1}'
+echo
+echo
+echo "\$ MUSE_URL=$url/v1 MUSE_API_KEY=... node examples/openai-client.mjs   # the official openai npm client"
+MUSE_URL="$url/v1" MUSE_API_KEY="$MUSE_API_KEY" node "$root/examples/openai-client.mjs"
+
 cat <<EOT
 
 Next, with a real model (download any chat GGUF, e.g. a Qwen3 or Llama 3 instruct build):
@@ -25,4 +59,11 @@ Next, with a real model (download any chat GGUF, e.g. a Qwen3 or Llama 3 instruc
   $muse run  -m MODEL.gguf --json-schema schema.json -p "Describe a person as JSON."
   $muse run  -m MODEL.gguf --mode contemplate --agents 8 --aggregate confidence -p "17 * 23 = ?"
   $muse chat -m MODEL.gguf
+  $muse serve -m MODEL.gguf [--mmproj MMPROJ.gguf]      # then any OpenAI or Anthropic client
+  $muse keys create --user alice                       # one key per person
 EOT
+if [ -t 0 ]; then
+    echo
+    echo "muse serve keeps running at $url (key: $MUSE_API_KEY). Ctrl-C stops it."
+    wait $server
+fi
