@@ -1,6 +1,6 @@
 #pragma once
-// What the benchmarks share: the median of repeated runs, and running an anchor tool from the
-// pinned llama.cpp that prints one JSON object per line.
+// What the benchmarks share: the median of repeated runs, percentiles, and running an anchor
+// tool from the pinned llama.cpp that prints one JSON object per line.
 #include "engine/error.h"
 
 #include <algorithm>
@@ -17,6 +17,16 @@ inline double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     const size_t n = v.size();
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// The q-quantile (0..1) of `v`, interpolated between the nearest ranks (median at q = 0.5).
+inline double percentile(std::vector<double> v, double q) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    const double pos = q * (double) (v.size() - 1);
+    const size_t lo  = (size_t) pos;
+    const size_t hi  = std::min(lo + 1, v.size() - 1);
+    return v[lo] + (pos - (double) lo) * (v[hi] - v[lo]);
 }
 
 // Runs `cmd` and returns the stdout lines that parse as JSON objects holding `key`.

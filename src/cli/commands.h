@@ -15,6 +15,7 @@ struct command_runner {
 void run_command_add(CLI::App & app, command_runner & runner);
 void chat_command_add(CLI::App & app, command_runner & runner);
 void info_command_add(CLI::App & app, command_runner & runner);
+void pull_command_add(CLI::App & app, command_runner & runner);
 void keys_command_add(CLI::App & app, command_runner & runner);
 
 }  // namespace muse::cli

@@ -27,6 +27,7 @@ int main(int argc, char ** argv) {
     muse::cli::run_command_add(app, runner);
     muse::cli::chat_command_add(app, runner);
     muse::cli::info_command_add(app, runner);
+    muse::cli::pull_command_add(app, runner);
     muse::cli::keys_command_add(app, runner);
     try {
         app.parse(argc, argv);
