@@ -1,13 +1,16 @@
 // bench/contemplate: N agents on one shared 512-token prompt, 128 tokens each, through muse's
 // contemplate mode, side by side with llama-batched-bench -pps -kvu (the same work at the
-// kernel's limit: shared prompt computed once, all sequences in one batch) from the same tree.
+// kernel's limit: shared prompt computed once, all sequences in one batch) from the same tree,
+// and optionally with a running llama-server asked for n=N completions of the same prompt.
 //
-//   muse-bench-contemplate --batched-bench PATH -m MODEL [-t 2] [-r 3] [-p 512] [-n 128] [--agents 1,2,4,8,16]
+//   muse-bench-contemplate --batched-bench PATH -m MODEL [--server-url URL] [-t 2] [-r 3] [-p 512] [-n 128]
+//                          [--agents 1,2,4,8,16]
 #include "engine/backend.h"
 #include "engine/error.h"
 #include "engine/model.h"
 #include "engine/session.h"
 #include "bench-util.h"
+#include "http-client.h"
 #include "reason/modes.h"
 
 #include <CLI/CLI.hpp>
@@ -27,6 +30,7 @@ namespace {
 struct options {
     std::string      batched_bench;
     std::string      model_path;
+    std::string      server_url;
     int              threads  = 2;
     int              reps     = 3;
     int              n_prompt = 512;
@@ -99,6 +103,31 @@ std::vector<anchor_row> batched_bench_run(const options & o, int n_prompt) {
     return rows;
 }
 
+// Wall seconds of one `n`=N chat completion of `text` on llama-server, the prompt computed anew
+// (`cache_prompt` off), every completion forced to n_gen tokens.
+double server_once(httplib::Client & c, const options & o, int agents, const std::string & text, uint32_t seed) {
+    const nlohmann::json body = {
+        { "messages",     { { { "role", "user" }, { "content", text } } } },
+        { "n",            agents },
+        { "max_tokens",   o.n_gen },
+        { "ignore_eos",   true },
+        { "temperature",  0.8 },
+        { "seed",         seed },
+        { "cache_prompt", false },
+    };
+    const auto t0   = std::chrono::steady_clock::now();
+    const auto res  = muse::bench::post_json(c, "/v1/chat/completions", body);
+    const auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    // llama-server's usage counts the first choice only.
+    const int got = res.contains("usage") ? res["usage"].value("completion_tokens", 0) : 0;
+    if ((int) res["choices"].size() != agents || got != o.n_gen) {
+        throw runtime_error("llama-server answered " + std::to_string(res["choices"].size()) + " choices of " +
+                            std::to_string(got) + " tokens for n=" + std::to_string(agents) + "; expected " +
+                            std::to_string(o.n_gen) + " tokens each");
+    }
+    return wall;
+}
+
 }  // namespace
 
 int main(int argc, char ** argv) {
@@ -106,6 +135,7 @@ int main(int argc, char ** argv) {
     CLI::App app{ "muse contemplate benchmark: N agents on one shared prompt vs llama-batched-bench -pps" };
     app.add_option("--batched-bench", o.batched_bench, "llama-batched-bench binary")->required();
     app.add_option("-m,--model", o.model_path, "model")->required();
+    app.add_option("--server-url", o.server_url, "a llama-server serving the same model (--parallel 16 --kv-unified)");
     app.add_option("-t,--threads", o.threads);
     app.add_option("-r,--reps", o.reps);
     app.add_option("-p,--n-prompt", o.n_prompt);
@@ -122,15 +152,25 @@ int main(int argc, char ** argv) {
         const int n_prompt = (int) m.tokenize(text).size() + 12;
         std::vector<std::vector<anchor_row>> anchor_reps;
         for (int r = 0; r < o.reps; ++r) anchor_reps.push_back(batched_bench_run(o, n_prompt));
+        std::vector<std::vector<double>> server_walls(o.agents.size());
+        if (!o.server_url.empty()) {
+            auto cli = muse::bench::client_make(o.server_url, "", 3600);
+            for (size_t i = 0; i < o.agents.size(); ++i)
+                for (int r = 0; r < o.reps; ++r)
+                    server_walls[i].push_back(server_once(cli, o, o.agents[i], text, 1000u + (uint32_t) r));
+        }
 
         const uint64_t kv = m.info().kv_bytes_per_token;
         printf("model %s, %d threads, prompt ~%d tokens shared, %d generated per agent, median of %d\n\n",
                o.model_path.c_str(), o.threads, n_prompt, o.n_gen, o.reps);
-        printf("| %3s | %9s | %9s | %11s | %14s | %9s | %12s | %11s | %14s |\n", "N", "TTFT s", "TTFT/N=1", "muse wall s",
-               "batched-bench s", "ratio", "muse tok/s", "KV MiB", "KV if copied");
-        printf("|-----|-----------|-----------|-------------|----------------|-----------|--------------|-------------|----------------|\n");
+        printf("| %3s | %9s | %9s | %11s | %14s | %9s | %14s | %12s | %12s | %11s | %14s |\n", "N", "TTFT s", "TTFT/N=1",
+               "muse wall s", "batched-bench s", "ratio", "llama-server s", "muse/server", "muse tok/s", "KV MiB",
+               "KV if copied");
+        printf("|-----|-----------|-----------|-------------|----------------|-----------|----------------|--------------|"
+               "--------------|-------------|----------------|\n");
         double ttft1 = 0;
-        for (int n : o.agents) {
+        for (size_t i = 0; i < o.agents.size(); ++i) {
+            const int n = o.agents[i];
             std::vector<double> ttft, wall, toks;
             for (int r = 0; r < o.reps; ++r) {
                 const auto run = muse_once(m, o, n, text, 1000u + (uint32_t) r);
@@ -146,8 +186,14 @@ int main(int argc, char ** argv) {
             if (n == o.agents.front()) ttft1 = t1;
             const double kv_shared = (double) kv * (n_prompt + n * o.n_gen) / (1 << 20);
             const double kv_copied = (double) kv * n * (n_prompt + o.n_gen) / (1 << 20);
-            printf("| %3d | %9.2f | %8.2fx | %11.2f | %14.2f | %8.3fx | %12.1f | %11.1f | %14.1f |\n", n, t1, t1 / ttft1,
-                   median(wall), median(anchor), median(wall) / median(anchor), median(toks), kv_shared, kv_copied);
+            char server[32] = "-", server_ratio[32] = "-";
+            if (!server_walls[i].empty()) {
+                snprintf(server, sizeof(server), "%.2f", median(server_walls[i]));
+                snprintf(server_ratio, sizeof(server_ratio), "%.3fx", median(wall) / median(server_walls[i]));
+            }
+            printf("| %3d | %9.2f | %8.2fx | %11.2f | %14.2f | %8.3fx | %14s | %12s | %12.1f | %11.1f | %14.1f |\n", n, t1,
+                   t1 / ttft1, median(wall), median(anchor), median(wall) / median(anchor), server, server_ratio,
+                   median(toks), kv_shared, kv_copied);
             fflush(stdout);
         }
     } catch (const std::exception & e) {
