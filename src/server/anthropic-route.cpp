@@ -154,11 +154,7 @@ chat_call anthropic_parse(const json & body, const model & mdl, const server_lim
         else if (type == "any") call.request.tool_choice = CHAT_TOOL_CHOICE_REQUIRED;
         else if (type == "tool") {
             const std::string name = str_field(body["tool_choice"], "name", "tool_choice", true);
-            std::vector<chat_tool> only;
-            for (auto & t : call.request.tools) if (t.name == name) only.push_back(t);
-            if (only.empty()) throw http_error(400, "tool_choice names '" + name + "', which is not in tools", "tool_choice.name");
-            call.request.tools       = only;
-            call.request.tool_choice = CHAT_TOOL_CHOICE_REQUIRED;
+            tool_choice_force(call, name, "tool_choice.name");
         } else {
             throw http_error(400, "tool_choice.type must be auto, any, tool or none", "tool_choice.type");
         }

@@ -8,6 +8,16 @@
 
 namespace muse::server {
 
+void tool_choice_force(chat_call & call, const std::string & name, const std::string & param) {
+    std::vector<chat_tool> only;
+    for (const auto & t : call.request.tools) {
+        if (t.name == name) only.push_back(t);
+    }
+    if (only.empty()) throw http_error(400, "tool_choice names '" + name + "', which is not in tools", param);
+    call.request.tools       = only;
+    call.request.tool_choice = CHAT_TOOL_CHOICE_REQUIRED;
+}
+
 std::string base64_decode(const std::string & in, const std::string & param) {
     std::string out(in.size() / 4 * 3 + 3, '\0');
     size_t      n = 0;

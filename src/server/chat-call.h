@@ -49,6 +49,9 @@ using file_reader = std::function<std::optional<std::string>(const std::string &
 size_t media_add(chat_call & call, const model & mdl, std::string bytes, const std::string & origin,
                  const server_limits & limits);
 
+// Keeps only the tool named `name` and requires a call of it (both wire formats' forced choice).
+void tool_choice_force(chat_call & call, const std::string & name, const std::string & param);
+
 std::string base64_decode(const std::string & in, const std::string & param);
 
 // The generated text of one choice, parsed as it grows into reasoning and answer deltas.

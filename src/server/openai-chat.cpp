@@ -202,11 +202,7 @@ chat_call openai_chat_parse(const json & body, const model & mdl, const server_l
             else throw http_error(400, "tool_choice must be auto, none, required or a function", "tool_choice");
         } else if (tc.is_object()) {
             const std::string name = str_field(obj_field(tc, "function", "tool_choice", true), "name", "tool_choice.function", true);
-            std::vector<chat_tool> only;
-            for (auto & t : call.request.tools) if (t.name == name) only.push_back(t);
-            if (only.empty()) throw http_error(400, "tool_choice names '" + name + "', which is not in tools", "tool_choice");
-            call.request.tools       = only;
-            call.request.tool_choice = CHAT_TOOL_CHOICE_REQUIRED;
+            tool_choice_force(call, name, "tool_choice");
         } else {
             throw http_error(400, "tool_choice must be a string or an object", "tool_choice");
         }

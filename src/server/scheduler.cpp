@@ -225,15 +225,7 @@ void scheduler::housekeep() {
             j.events_push(std::move(evs));
         }
     }
-    for (size_t i = 0; i < running_.size();) {
-        auto jp = running_[i];
-        job_finish_if_done(*jp);
-        if (jp->done_) {
-            running_.erase(running_.begin() + (long) i);
-        } else {
-            ++i;
-        }
-    }
+    running_prune();
     if (reason_current_ && reason_current_->deadline_ != clock_type::time_point{} &&
         now >= reason_current_->deadline_ && !reason_current_->cancelled) {
         reason_current_->timed_out = true;
@@ -254,6 +246,10 @@ void scheduler::route(const std::vector<token_event> & events) {
         if (ev.finished) j->finished_++;
     }
     for (auto & [j, evs] : out) j->events_push(std::move(evs));
+    running_prune();
+}
+
+void scheduler::running_prune() {
     for (size_t i = 0; i < running_.size();) {
         auto jp = running_[i];
         job_finish_if_done(*jp);

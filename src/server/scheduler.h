@@ -127,6 +127,7 @@ class scheduler {
     void housekeep();                                // forks, cancels, timeouts
     void route(const std::vector<token_event> & events);
     void job_finish_if_done(job & j);
+    void running_prune();                            // finishes and drops the jobs that are done
     void reasoning_run(const std::shared_ptr<job> & j);
     void fail_all(const std::string & why);
 
