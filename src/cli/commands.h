@@ -17,5 +17,6 @@ void chat_command_add(CLI::App & app, command_runner & runner);
 void info_command_add(CLI::App & app, command_runner & runner);
 void pull_command_add(CLI::App & app, command_runner & runner);
 void keys_command_add(CLI::App & app, command_runner & runner);
+void serve_command_add(CLI::App & app, command_runner & runner);
 
 }  // namespace muse::cli

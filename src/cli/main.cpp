@@ -29,6 +29,7 @@ int main(int argc, char ** argv) {
     muse::cli::info_command_add(app, runner);
     muse::cli::pull_command_add(app, runner);
     muse::cli::keys_command_add(app, runner);
+    muse::cli::serve_command_add(app, runner);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError & e) {
@@ -38,6 +39,7 @@ int main(int argc, char ** argv) {
     std::atomic<bool> cancel{ false };
     g_cancel_flag = &cancel;
     std::signal(SIGINT, on_sigint);
+    std::signal(SIGTERM, on_sigint);  // muse serve stops cleanly under a service manager
     try {
         return runner.run ? runner.run(cancel) : 0;
     } catch (const muse::input_error & e) {

@@ -22,10 +22,11 @@ struct pull_options {
 
 static std::string bytes_text(double bytes) {
     char buf[32];
-    if (bytes >= double(1ull << 30))
+    if (bytes >= double(1ull << 30)) {
         snprintf(buf, sizeof(buf), "%.2f GiB", bytes / double(1ull << 30));
-    else
+    } else {
         snprintf(buf, sizeof(buf), "%.1f MiB", bytes / double(1ull << 20));
+    }
     return buf;
 }
 

@@ -1,0 +1,130 @@
+// `muse serve`: the OpenAI- and Anthropic-compatible HTTP API (docs/api.md).
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "engine/backend.h"
+#include "engine/error.h"
+#include "server/api-server.h"
+#include "store/data-dir.h"
+#include "store/database.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+namespace muse::cli {
+
+namespace {
+
+struct serve_options {
+    model_options model;
+    std::string   host        = "127.0.0.1";
+    int           port        = 8080;
+    std::string   data_dir;
+    std::string   model_name;
+    int           max_concurrency = 8;
+    int           queue           = 64;
+    int           max_tokens      = 4096;
+    int           max_body_mb     = 32;
+    double        timeout         = 600;
+    uint64_t      max_image_pixels = 16'777'216;
+    double        max_audio_secs   = 600;
+    int           max_messages     = 1024;
+    bool          no_auth          = false;
+};
+
+bool host_is_loopback(const std::string & host) {
+    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
+    if (o.no_auth && !host_is_loopback(o.host)) {
+        throw input_error("--no-auth is accepted only on a loopback address (127.0.0.1, ::1, localhost), not " + o.host +
+                          "; create keys with `muse keys create --user NAME` to serve other machines");
+    }
+    if (o.max_concurrency < 1 || o.max_concurrency > 64) throw input_error("--max-concurrency must be between 1 and 64");
+    if (o.queue < 0) throw input_error("--queue must be 0 or more");
+
+    const std::filesystem::path data_dir = o.data_dir.empty() ? store::data_dir_default() : std::filesystem::path(o.data_dir);
+    store::database db(data_dir);
+
+    backend be(o.model.verbose);
+    auto    mdl = model_load(be, o.model);
+
+    server::server_config cfg;
+    cfg.host                     = o.host;
+    cfg.port                     = o.port;
+    cfg.no_auth                  = o.no_auth;
+    cfg.model_id                 = o.model_name.empty() ? std::filesystem::path(o.model.model_path).stem().string() : o.model_name;
+    cfg.sched.max_sequences      = o.max_concurrency;
+    cfg.sched.queue_max          = o.queue;
+    cfg.limits.max_tokens        = o.max_tokens;
+    cfg.limits.max_body_bytes    = (size_t) o.max_body_mb << 20;
+    cfg.limits.timeout_secs      = o.timeout;
+    cfg.limits.max_messages      = o.max_messages;
+    cfg.limits.media.max_bytes   = cfg.limits.max_body_bytes;
+    cfg.limits.media.max_pixels  = o.max_image_pixels;
+    cfg.limits.media.max_audio_secs = o.max_audio_secs;
+
+    session s(*mdl, context_params_make(o.model, o.max_concurrency + server::scheduler::reason_slots()));
+
+    if (o.no_auth) {
+        fprintf(stderr, "muse serve: WARNING --no-auth: every request acts as the user 'local'; anyone who can reach %s can use it\n",
+                o.host.c_str());
+    } else if (db.key_list().empty()) {
+        std::string key_id;
+        const std::string key = db.key_create("admin", true, &key_id);
+        fprintf(stderr, "muse serve: no API keys yet; created an admin key for user 'admin' (%s). It is shown once:\n", key_id.c_str());
+        printf("MUSE_API_KEY=%s\n", key.c_str());
+        fflush(stdout);
+    }
+
+    server::api_server srv(*mdl, s, db, cfg);
+    const int port = srv.bind();
+    fprintf(stderr, "muse serve: model %s, context %d tokens, %d concurrent sequences, data in %s\n", cfg.model_id.c_str(), s.n_ctx(),
+            o.max_concurrency, data_dir.string().c_str());
+    printf("muse serve: listening on http://%s:%d\n", o.host.c_str(), port);
+    fflush(stdout);
+
+    std::atomic<bool> listening_ended{ false };
+    std::thread       watcher([&] {
+        while (!cancel.load() && !listening_ended.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (cancel.load()) {
+            fprintf(stderr, "muse serve: stopping\n");
+            srv.stop();
+        }
+    });
+    srv.listen();
+    listening_ended = true;
+    watcher.join();
+    if (!cancel.load()) {
+        throw runtime_error("the HTTP server stopped unexpectedly (its socket failed)");
+    }
+    return 0;
+}
+
+}  // namespace
+
+void serve_command_add(CLI::App & app, command_runner & runner) {
+    auto * cmd  = app.add_subcommand("serve", "serve the OpenAI- and Anthropic-compatible HTTP API (docs/api.md)");
+    auto   opts = std::make_shared<serve_options>();
+    model_options_add(*cmd, opts->model);
+    cmd->add_option("--host", opts->host, "address to listen on")->capture_default_str();
+    cmd->add_option("--port", opts->port, "port (0: a free one, printed)")->capture_default_str()->check(CLI::Range(0, 65535));
+    cmd->add_option("--data-dir", opts->data_dir, "where the store lives (default $MUSE_DATA_DIR or ~/.local/share/muse)");
+    cmd->add_option("--model-name", opts->model_name, "the model id the API shows (default: the file name)");
+    cmd->add_option("--max-concurrency", opts->max_concurrency, "sequences decoded together")->capture_default_str();
+    cmd->add_option("--queue", opts->queue, "requests that may wait beyond that; one more gets 429")->capture_default_str();
+    cmd->add_option("--max-tokens", opts->max_tokens, "most tokens one request may generate")->capture_default_str();
+    cmd->add_option("--max-body-mb", opts->max_body_mb, "largest request body")->capture_default_str()->check(CLI::Range(1, 4096));
+    cmd->add_option("--timeout", opts->timeout, "seconds one request may run")->capture_default_str();
+    cmd->add_option("--max-image-pixels", opts->max_image_pixels, "largest image (pixels)")->capture_default_str();
+    cmd->add_option("--max-audio-secs", opts->max_audio_secs, "longest audio clip")->capture_default_str();
+    cmd->add_option("--max-messages", opts->max_messages, "most messages in one request")->capture_default_str();
+    cmd->add_flag("--no-auth", opts->no_auth, "no API keys (loopback addresses only)");
+    cmd->callback([opts, &runner]() {
+        runner.run = [opts](const std::atomic<bool> & cancel) { return serve_run(*opts, cancel); };
+    });
+}
+
+}  // namespace muse::cli
