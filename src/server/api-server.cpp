@@ -164,6 +164,10 @@ int api_server::bind() {
 }
 
 void api_server::listen() { impl_->http.listen_after_bind(); }
-void api_server::stop() { impl_->http.stop(); }
+void api_server::stop() {
+    // Open streams end first (their jobs are cancelled), so that the HTTP threads can finish.
+    impl_->sched.cancel_all();
+    impl_->http.stop();
+}
 
 }  // namespace muse::server

@@ -86,7 +86,7 @@ std::shared_ptr<job> scheduler::submit(job_params p) {
     }
     {
         std::lock_guard lk(mu_);
-        if (stopping_) throw http_error(503, "the server is shutting down");
+        if (stopping_ || cancel_all_) throw http_error(503, "the server is shutting down");
         if ((int) (queue_.size() + reason_queue_.size()) >= params_.queue_max) {
             http_error e(429, "the server is busy: " + std::to_string(params_.queue_max) +
                                   " requests are already waiting; retry shortly", "", "queue_full");
@@ -102,6 +102,17 @@ std::shared_ptr<job> scheduler::submit(job_params p) {
 scheduler_load scheduler::load() const {
     std::lock_guard lk(mu_);
     return { busy_ + reason_busy_, params_.max_sequences, (int) (queue_.size() + reason_queue_.size()) };
+}
+
+void scheduler::cancel_all() {
+    {
+        std::lock_guard lk(mu_);
+        for (auto & j : queue_) j->cancel();
+        for (auto & j : reason_queue_) j->cancel();
+        if (reason_current_) reason_current_->cancel();
+    }
+    cancel_all_ = true;
+    cv_.notify_all();
 }
 
 void scheduler::loop() {
@@ -180,6 +191,9 @@ void scheduler::admit() {
 
 void scheduler::housekeep() {
     const auto now = clock_type::now();
+    if (cancel_all_) {
+        for (auto & jp : running_) jp->cancel();
+    }
     for (auto & jp : running_) {
         job & j = *jp;
         const seq_handle root = j.seqs_.front();

@@ -118,6 +118,8 @@ class scheduler {
     // Queues a job. Throws http_error 429 when the queue is full, 400 for n beyond the slots.
     std::shared_ptr<job> submit(job_params params);
     scheduler_load       load() const;
+    // Cancels every queued and running job (shutdown): their handlers end within a step.
+    void                 cancel_all();
 
     static constexpr int reason_slots() { return 18; }  // 16 agents + root + a synthesis pass
 
@@ -139,6 +141,7 @@ class scheduler {
     std::deque<std::shared_ptr<job>> queue_;         // plain jobs waiting for slots
     std::deque<std::shared_ptr<job>> reason_queue_;  // reasoning-mode jobs
     bool                             stopping_ = false;
+    std::atomic<bool>                cancel_all_{ false };
     int                              busy_     = 0;  // guarded by mu_ for load()
     int                              reason_busy_ = 0;
     std::shared_ptr<job>             reason_current_;
