@@ -1,16 +1,31 @@
 #pragma once
-// What the benchmarks share: the median of repeated runs, percentiles, and running an anchor
-// tool from the pinned llama.cpp that prints one JSON object per line.
+// What the benchmarks share: prompt text of a given token length, the median of repeated runs,
+// percentiles, and running an anchor tool from the pinned llama.cpp that prints one JSON object
+// per line.
 #include "engine/error.h"
+#include "engine/model.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 #include <vector>
 
 namespace muse::bench {
+
+// Appends ordinary words to `text`, a sentence ending now and then, until `m` tokenizes it to
+// at least `n_tokens`; `seed` picks the words.
+inline void words_append(const model & m, std::string & text, int n_tokens, uint32_t seed) {
+    static const char * words[] = { "river", "stone", "light", "garden", "number", "seven", "window", "market",
+                                    "engine", "winter", "paper", "orange", "travel", "silver", "question", "table" };
+    std::mt19937 rng(seed);
+    while ((int) m.tokenize(text).size() < n_tokens) {
+        text += words[rng() % 16];
+        text += rng() % 9 == 0 ? ".\n" : " ";
+    }
+}
 
 inline double median(std::vector<double> v) {
     if (v.empty()) return 0;

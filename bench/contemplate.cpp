@@ -19,7 +19,6 @@
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <vector>
 
 using namespace muse;
@@ -40,14 +39,8 @@ struct options {
 
 // A user message of about n tokens of ordinary words.
 std::string prompt_text(const model & m, int n_tokens) {
-    static const char * words[] = { "river", "stone", "light", "garden", "number", "seven", "window", "market",
-                                    "engine", "winter", "paper", "orange", "travel", "silver", "question", "table" };
-    std::mt19937 rng(7);
-    std::string  text = "Read the notes and answer the question at the end.\n";
-    while ((int) m.tokenize(text).size() < n_tokens - 24) {
-        text += words[rng() % 16];
-        text += rng() % 9 == 0 ? ".\n" : " ";
-    }
+    std::string text = "Read the notes and answer the question at the end.\n";
+    muse::bench::words_append(m, text, n_tokens - 24, 7);
     return text + "\nQuestion: which word appears most often?";
 }
 

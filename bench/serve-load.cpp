@@ -20,7 +20,6 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -59,20 +58,12 @@ double seconds_since(clock_type::time_point t0) {
 // The user message for client `c`'s request `r`: a numbered prefix (no two prompts share more
 // than the template's opening) and ordinary words until the templated prompt holds `n_tokens`.
 std::string prompt_text(const model & m, int c, int r, int n_tokens) {
-    static const char * words[] = { "river", "stone", "light", "garden", "number", "seven", "window", "market",
-                                    "engine", "winter", "paper", "orange", "travel", "silver", "question", "table" };
-    const auto templated = [&](const std::string & text) {
-        chat_request req;
-        req.messages.push_back({ "user", text, {}, "", {}, "", "" });
-        return (int) m.tokenize(chat_format(m, req, m.media_marker()).text()).size();
-    };
-    std::mt19937 rng(1000u * (uint32_t) c + (uint32_t) r);
-    std::string  text     = "Client " + std::to_string(c) + ", request " + std::to_string(r) + ": read the notes.\n";
-    const int    overhead = templated(text) - (int) m.tokenize(text).size();
-    while ((int) m.tokenize(text).size() + overhead < n_tokens) {
-        text += words[rng() % 16];
-        text += rng() % 9 == 0 ? ".\n" : " ";
-    }
+    std::string  text = "Client " + std::to_string(c) + ", request " + std::to_string(r) + ": read the notes.\n";
+    chat_request req;
+    req.messages.push_back({ "user", text, {}, "", {}, "", "" });
+    const int templated = (int) m.tokenize(chat_format(m, req, m.media_marker()).text()).size();
+    const int overhead  = templated - (int) m.tokenize(text).size();
+    muse::bench::words_append(m, text, n_tokens - overhead, 1000u * (uint32_t) c + (uint32_t) r);
     return text;
 }
 
