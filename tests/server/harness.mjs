@@ -122,7 +122,7 @@ export async function server_start({ model = models.qwen, mmproj, data_dir, args
         });
         exited.then(({ code, signal }) => {
             clearTimeout(timer);
-            reject(new Error(`muse serve ${argv.join(" ")} exited (code ${code}, signal ${signal}) before listening\n` +
+            reject(new Error(`${muse_bin} ${argv.join(" ")} exited (code ${code}, signal ${signal}) before listening\n` +
                              `stdout: ${stdout}\nstderr: ${stderr}`));
         });
     });

@@ -134,44 +134,76 @@ describe("openai client, qwen3-tiny", () => {
         }
     });
 
+    // Bounded strings: random weights otherwise write one argument string until max_tokens.
+    const arg = { type: "string", maxLength: 12 };
     const tools = [
-        { type: "function", function: { name: "get_weather", description: "Weather in a city",
-            parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } },
-        { type: "function", function: { name: "get_time", description: "Time in a timezone",
-            parameters: { type: "object", properties: { tz: { type: "string" } }, required: ["tz"] } } },
+        { type: "function", function: { name: "get_weather", description: "Weather in a city", parameters: {
+            type: "object", properties: { city: arg }, required: ["city"], additionalProperties: false } } },
+        { type: "function", function: { name: "get_time", description: "Time in a timezone", parameters: {
+            type: "object", properties: { tz: arg }, required: ["tz"], additionalProperties: false } } },
     ];
-    const names = tools.map((t) => t.function.name);
+    const required_key = { get_weather: "city", get_time: "tz" };
+    const assert_call = (tc) => {
+        assert.ok(tc.id.length > 0, JSON.stringify(tc));
+        assert.ok(tc.function.name in required_key, tc.function.name);
+        const args = JSON.parse(tc.function.arguments);
+        assert.ok(args !== null && typeof args === "object" && !Array.isArray(args), tc.function.arguments);
+        const value = args[required_key[tc.function.name]];
+        assert.equal(typeof value, "string", tc.function.arguments);
+        assert.ok([...value].length <= 12, tc.function.arguments);  // maxLength counts code points
+    };
+    const tool_params = { model: "muse", messages: ask("Weather in Paris?"), tools, tool_choice: "required",
+                          muse: { mode: "instant" } };
 
     test("tools with tool_choice required: finish_reason tool_calls, a defined name, JSON arguments", T, async () => {
-        for (const seed of [1, 2]) {
-            const r = await client.chat.completions.create({ model: "muse", messages: ask("Weather in Paris?"), tools,
-                tool_choice: "required", max_tokens: 200, seed, muse: { mode: "instant" } });
-            const c = r.choices[0];
-            assert.equal(c.finish_reason, "tool_calls", JSON.stringify(r));
-            assert.ok(c.message.tool_calls?.length >= 1, JSON.stringify(c.message));
-            for (const tc of c.message.tool_calls) {
-                assert.equal(typeof tc.id, "string");
-                assert.ok(tc.id.length > 0);
-                assert.equal(tc.type, "function");
-                assert.ok(names.includes(tc.function.name), tc.function.name);
-                const args = JSON.parse(tc.function.arguments);
-                assert.equal(typeof args, "object");
-                assert.ok(args !== null && !Array.isArray(args), tc.function.arguments);
-            }
+        const r = await client.chat.completions.create({ ...tool_params, max_tokens: 200, seed: 1 });
+        const c = r.choices[0];
+        assert.equal(c.finish_reason, "tool_calls", JSON.stringify(r));
+        assert.ok(c.message.tool_calls?.length >= 1, JSON.stringify(c.message));
+        for (const tc of c.message.tool_calls) {
+            assert.equal(tc.type, "function");
+            assert_call(tc);
         }
     });
 
-    test("tools streamed: delta.tool_calls assemble into a call with JSON arguments", T, async () => {
-        const s = await stream_collect(client, { model: "muse", messages: ask("Weather in Paris?"), tools,
-            tool_choice: "required", max_tokens: 200, seed: 1, muse: { mode: "instant" } });
-        const c = s.choices[0];
-        assert.deepEqual(c.finish, ["tool_calls"]);
-        assert.ok(c.tool_calls.length >= 1);
-        for (const tc of c.tool_calls) {
-            assert.ok(tc.id.length > 0, JSON.stringify(tc));
-            assert.ok(names.includes(tc.name), tc.name);
-            assert.equal(typeof JSON.parse(tc.arguments), "object", tc.arguments);
+    test("tool_calls only when every call is complete; a call cut by max_tokens is finish_reason length", T, async () => {
+        const wrong = [];
+        for (const seed of [1, 2, 3, 4, 5, 6]) {
+            for (const max_tokens of [8, 200]) {
+                const r = await client.chat.completions.create({ ...tool_params, max_tokens, seed });
+                const c = r.choices[0];
+                const calls = c.message.tool_calls ?? [];
+                const complete = calls.length > 0 && calls.every((tc) => { try { assert_call(tc); return true; } catch { return false; } });
+                const expected = complete ? "tool_calls" : "length";
+                if (c.finish_reason !== expected) {
+                    wrong.push(`seed ${seed}, max_tokens ${max_tokens}: finish_reason ${c.finish_reason}, ` +
+                               `completion_tokens ${r.usage.completion_tokens}, tool_calls ${JSON.stringify(calls)}`);
+                }
+            }
         }
+        assert.deepEqual(wrong, []);
+    });
+
+    test("parallel_tool_calls false: exactly one call", T, async () => {
+        for (const seed of [1, 2, 3, 4]) {
+            const r = await client.chat.completions.create({ ...tool_params, max_tokens: 200, seed, parallel_tool_calls: false });
+            const c = r.choices[0];
+            const where = `seed ${seed}: ${JSON.stringify(r).slice(0, 1500)}`;
+            assert.equal(c.finish_reason, "tool_calls", where);
+            assert.equal(c.message.tool_calls.length, 1, where);
+            assert_call(c.message.tool_calls[0]);
+        }
+    });
+
+    test("tools streamed: delta.tool_calls assemble into the non-stream calls (same seed)", T, async () => {
+        const params = { ...tool_params, max_tokens: 200, seed: 1 };
+        const whole = await client.chat.completions.create(params);
+        const s = await stream_collect(client, params);
+        const c = s.choices[0];
+        assert.deepEqual(c.finish, [whole.choices[0].finish_reason]);
+        assert.deepEqual(c.tool_calls.map((t) => [t.id, t.name, t.arguments]),
+                         whole.choices[0].message.tool_calls.map((t) => [t.id, t.function.name, t.function.arguments]));
+        for (const tc of c.tool_calls) assert_call({ id: tc.id, function: { name: tc.name, arguments: tc.arguments } });
     });
 
     test("tool results go back in: assistant tool_calls + tool message", T, async () => {
@@ -202,13 +234,39 @@ describe("openai client, qwen3-tiny", () => {
         }
     });
 
-    test("response_format json_object: content is a JSON object", T, async () => {
-        const r = await client.chat.completions.create({ model: "muse", messages: ask("Some JSON"), seed: 5,
-            max_tokens: 300, response_format: { type: "json_object" } });
-        const text = r.choices[0].message.content;
-        assert.equal(r.choices[0].finish_reason, "stop", text);
-        const j = JSON.parse(text);
-        assert.ok(j !== null && typeof j === "object" && !Array.isArray(j), text);
+    // json_object bounds no string: a random model may write one until max_tokens.
+    test("response_format json_object: content is a JSON object whenever it stops", T, async () => {
+        let stopped = 0;
+        for (const seed of [1, 2, 3, 4, 5, 6]) {
+            const r = await client.chat.completions.create({ model: "muse", messages: ask("Some JSON"), seed,
+                max_tokens: 200, response_format: { type: "json_object" } });
+            const text = r.choices[0].message.content;
+            if (r.choices[0].finish_reason === "length") {
+                assert.match(text ?? "", /^(\s*\{.*)?$/s, `seed ${seed}`);
+                continue;
+            }
+            assert.equal(r.choices[0].finish_reason, "stop", `seed ${seed}: ${text}`);
+            const j = JSON.parse(text);
+            assert.ok(j !== null && typeof j === "object" && !Array.isArray(j), text);
+            stopped++;
+        }
+        assert.ok(stopped >= 1, "no seed finished its JSON object within 200 tokens");
+    });
+
+    test("muse.think_budget caps the reasoning (with a response_format too)", T, async () => {
+        const over = [];
+        for (const seed of [1, 2, 3, 4, 5, 6]) {
+            for (const extra of [{}, { response_format: { type: "json_object" } }]) {
+                const r = await client.chat.completions.create({ model: "muse", messages: ask("Why?"), seed, max_tokens: 200,
+                    muse: { mode: "thinking", think_budget: 16 }, ...extra });
+                const reasoning = r.usage.completion_tokens_details.reasoning_tokens;
+                if (reasoning > 16 + 4) {
+                    over.push(`seed ${seed} ${JSON.stringify(extra)}: ${reasoning} reasoning tokens, finish_reason ` +
+                              `${r.choices[0].finish_reason}, content ${JSON.stringify(r.choices[0].message.content)}`);
+                }
+            }
+        }
+        assert.deepEqual(over, [], "reasoning over a think_budget of 16");
     });
 
     test("reasoning_effort none answers without reasoning", T, async () => {
