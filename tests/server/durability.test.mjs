@@ -147,7 +147,8 @@ describe("a client that disconnects frees its batch slot", () => {
         const ac = new AbortController();
         const pending = fetch(`${server.v1}/chat/completions`, { method: "POST", signal: ac.signal,
             headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-            body: JSON.stringify({ model: "m", max_tokens: 2000, muse: { mode: "instant" }, messages: [user("Long story.")] }) })
+            // 4000 tokens take ~45 s here: a slot freed within 3 s was freed by the disconnect.
+            body: JSON.stringify({ model: "m", max_tokens: 4000, muse: { mode: "instant" }, messages: [user("Long story.")] }) })
             .catch(() => null);
         await health_wait(server, (h) => h.slots.busy === 1, 5_000);
         ac.abort();
