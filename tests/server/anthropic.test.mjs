@@ -102,11 +102,13 @@ describe("anthropic client, qwen3-tiny", () => {
         assert.equal(open, null);
     });
 
+    // Bounded strings: random weights otherwise write one input string until max_tokens.
+    const arg = { type: "string", maxLength: 12 };
     const tools = [
-        { name: "get_weather", description: "Weather in a city",
-          input_schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } },
-        { name: "get_time", description: "Time in a timezone",
-          input_schema: { type: "object", properties: { tz: { type: "string" } }, required: ["tz"] } },
+        { name: "get_weather", description: "Weather in a city", input_schema: { type: "object", properties: { city: arg },
+          required: ["city"], additionalProperties: false } },
+        { name: "get_time", description: "Time in a timezone", input_schema: { type: "object", properties: { tz: arg },
+          required: ["tz"], additionalProperties: false } },
     ];
     const names = tools.map((t) => t.name);
     const assert_tool_use = (m) => {
@@ -123,13 +125,13 @@ describe("anthropic client, qwen3-tiny", () => {
     };
 
     test("tools with tool_choice any: a tool_use block with an object input", T, async () => {
-        const m = await client.messages.create({ model: "muse", max_tokens: 200, messages: ask("Weather in Paris?"),
+        const m = await client.messages.create({ model: "muse", max_tokens: 400, messages: ask("Weather in Paris?"),
                                                  tools, tool_choice: { type: "any" } });
         assert_tool_use(m);
     });
 
     test("tools streamed: input_json_delta assembles the same tool_use at temperature 0", T, async () => {
-        const params = { model: "muse", max_tokens: 200, temperature: 0, messages: ask("Weather in Paris?"), tools,
+        const params = { model: "muse", max_tokens: 400, temperature: 0, messages: ask("Weather in Paris?"), tools,
                          tool_choice: { type: "tool", name: "get_time" } };
         const whole = await client.messages.create(params);
         const uses = assert_tool_use(whole);
