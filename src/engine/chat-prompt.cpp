@@ -167,6 +167,10 @@ chat_prompt chat_format(const model & mdl, const chat_request & request, const s
         if (request.tool_choice == CHAT_TOOL_CHOICE_REQUIRED) {
             p.grammar = grammar_calls_only(p.grammar, request.enable_thinking);
         }
+        if (!request.parallel_tool_calls) {
+            // One call at most: llama-common's grammar repeats the call rule whatever the flag.
+            p.grammar = std::regex_replace(p.grammar, std::regex(R"((^|\n)tool-calls ::= \((.*)\)\+(\n|$))"), "$1tool-calls ::= $2$3");
+        }
     }
     if (!schema_grammar.empty()) {
         if (!request.tools.empty()) {

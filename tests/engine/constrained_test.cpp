@@ -130,6 +130,7 @@ TEST_P(constrained, required_tool_calls_are_always_valid_calls) {
         ASSERT_EQ(reason, FINISH_REASON_STOP) << "seed " << seed << " did not finish its call: " << text;
         const auto parsed = chat_parse(prompt, text, false);
         ASSERT_GE(parsed.tool_calls.size(), 1u) << "seed " << seed << ": " << text;
+        EXPECT_EQ(parsed.tool_calls.size(), 1u) << "parallel_tool_calls is off: one call at most; " << text;
         for (const auto & tc : parsed.tool_calls) {
             EXPECT_TRUE(tc.name == "get_weather" || tc.name == "get_time") << tc.name;
             EXPECT_TRUE(json::parse(tc.arguments, nullptr, false).is_object()) << tc.arguments;
