@@ -195,6 +195,14 @@ chat_prompt chat_format(const model & mdl, const chat_request & request, const s
     }
     p.think_budget = request.think_budget;
     reasoning_channel_set(p, mdl);
+    // Under a grammar that is active from the first token, llama-common's budget sampler does
+    // not end the reasoning (measured: 196 reasoning tokens against a budget of 16 with a JSON
+    // schema on Qwen3). Refused rather than silently ignored.
+    const bool grammar_from_start = !p.grammar.empty() && !(p.grammar_type == COMMON_GRAMMAR_TYPE_TOOL_CALLS && p.params.grammar_lazy);
+    if (request.enable_thinking && request.think_budget >= 0 && !p.think_start.empty() && grammar_from_start) {
+        throw input_error("a thinking budget cannot be combined with a JSON schema, a grammar or required tool calls yet "
+                          "(the constraint keeps the budget from ending the reasoning); drop the budget or the constraint");
+    }
     return out;
 }
 
