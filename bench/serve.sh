@@ -40,7 +40,7 @@ server_run() {  # NAME: start it, run the load, stop it
                            --parallel "$clients" -c "$ctx" -t 2 -fa off --host 127.0.0.1 --port "$port" ;;
         muse) server_start "$port" "$work/$name.log" "$build/bin/muse" serve -m "$model" \
                   --max-concurrency "$clients" --ctx-size "$ctx" --threads 2 --host 127.0.0.1 --port "$port" \
-                  --no-auth --data-dir "$work/data" ;;
+                  --no-auth --data-dir "$work/data-$port" ;;
     esac
     echo "$name: load average $(cut -d' ' -f1-3 /proc/loadavg) before the run" >&2
     "$build/bin/muse-bench-serve-load" --url "http://127.0.0.1:$port" -m "$model" --label "$name" \
