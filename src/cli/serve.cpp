@@ -7,6 +7,7 @@
 #include "store/data-dir.h"
 #include "store/database.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -31,6 +32,7 @@ struct serve_options {
     double        max_audio_secs   = 600;
     int           max_messages     = 1024;
     bool          no_auth          = false;
+    std::string   kv               = "split";
 };
 
 bool host_is_loopback(const std::string & host) {
@@ -66,7 +68,15 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
     cfg.limits.media.max_pixels  = o.max_image_pixels;
     cfg.limits.media.max_audio_secs = o.max_audio_secs;
 
-    session s(*mdl, context_params_make(o.model, o.max_concurrency + server::scheduler::reason_slots()));
+    // Independent requests decode faster with a KV stream each (docs/benchmarks.md, bench/serve);
+    // --kv unified shares prefix cells across a contemplation's agents instead.
+    context_params cp = context_params_make(o.model, o.max_concurrency);
+    cp.kv_unified     = o.kv == "unified";
+    if (o.model.n_ctx <= 0) {
+        const int32_t per_seq = mdl->info().n_ctx_train > 0 ? std::min(mdl->info().n_ctx_train, 4096) : 4096;
+        cp.n_ctx              = per_seq * o.max_concurrency;
+    }
+    session s(*mdl, cp);
 
     if (o.no_auth) {
         fprintf(stderr, "muse serve: WARNING --no-auth: every request acts as the user 'local'; anyone who can reach %s can use it\n",
@@ -81,8 +91,8 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
 
     server::api_server srv(*mdl, s, db, cfg);
     const int port = srv.bind();
-    fprintf(stderr, "muse serve: model %s, context %d tokens, %d concurrent sequences, data in %s\n", cfg.model_id.c_str(), s.n_ctx(),
-            o.max_concurrency, data_dir.string().c_str());
+    fprintf(stderr, "muse serve: model %s, %d concurrent sequences of up to %d tokens (%d KV cells, %s), data in %s\n",
+            cfg.model_id.c_str(), o.max_concurrency, s.n_ctx_seq(), s.n_ctx(), o.kv.c_str(), data_dir.string().c_str());
     printf("muse serve: listening on http://%s:%d\n", o.host.c_str(), port);
     fflush(stdout);
 
@@ -122,6 +132,9 @@ void serve_command_add(CLI::App & app, command_runner & runner) {
     cmd->add_option("--max-audio-secs", opts->max_audio_secs, "longest audio clip")->capture_default_str();
     cmd->add_option("--max-messages", opts->max_messages, "most messages in one request")->capture_default_str();
     cmd->add_flag("--no-auth", opts->no_auth, "no API keys (loopback addresses only)");
+    cmd->add_option("--kv", opts->kv, "split: a KV stream per sequence (--ctx-size is divided among them); "
+                                      "unified: one pool where a contemplation's agents share their prompt's cells")
+        ->capture_default_str()->check(CLI::IsMember({ "split", "unified" }));
     cmd->callback([opts, &runner]() {
         runner.run = [opts](const std::atomic<bool> & cancel) { return serve_run(*opts, cancel); };
     });

@@ -136,7 +136,7 @@ struct session::impl {
     }
 
     seq_handle add(seq_record && s, int32_t n_prompt_positions) {
-        const int32_t n_ctx = llama_n_ctx(ctx.get());
+        const int32_t n_ctx = llama_n_ctx_seq(ctx.get());
         if (n_prompt_positions >= n_ctx) {
             throw input_error("the prompt is " + std::to_string(n_prompt_positions) + " tokens but the context holds " +
                               std::to_string(n_ctx) + "; shorten the prompt or raise the context size (--ctx-size)");
@@ -184,7 +184,7 @@ struct session::impl {
                 finish(s, FINISH_REASON_STOP_STRING, &ev);
             } else if (s.params.max_tokens >= 0 && s.stats.n_generated >= s.params.max_tokens) {
                 finish(s, FINISH_REASON_LENGTH, &ev);
-            } else if (s.stats.n_past >= (int32_t) llama_n_ctx(ctx.get())) {
+            } else if (s.stats.n_past >= (int32_t) llama_n_ctx_seq(ctx.get())) {
                 finish(s, FINISH_REASON_CONTEXT, &ev);
             } else {
                 s.pending.push_back({ { tok }, nullptr });
@@ -315,7 +315,7 @@ session::session(model & mdl, const context_params & params) : impl_(std::make_u
     cp.n_seq_max            = (uint32_t) p.n_seq_max;
     cp.n_threads            = p.n_threads;
     cp.n_threads_batch      = p.n_threads;
-    cp.kv_unified           = true;  // forks share the prefix cells
+    cp.kv_unified           = p.kv_unified;
     cp.flash_attn_type      = p.flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
     cp.no_perf              = true;
     mdl.get_backend().take_last_errors();
@@ -420,10 +420,10 @@ void session::sequence_append_tokens(seq_handle h, const std::vector<int32_t> & 
         throw std::logic_error("session: cannot append to a finished sequence");
     }
     m.tokens_check(tokens);
-    if (s.stats.n_past + (int32_t) tokens.size() >= (int32_t) llama_n_ctx(m.ctx.get())) {
+    if (s.stats.n_past + (int32_t) tokens.size() >= (int32_t) llama_n_ctx_seq(m.ctx.get())) {
         throw input_error("appending " + std::to_string(tokens.size()) + " tokens to a sequence at position " +
                           std::to_string(s.stats.n_past) + " overflows the context of " +
-                          std::to_string(llama_n_ctx(m.ctx.get())));
+                          std::to_string(llama_n_ctx_seq(m.ctx.get())));
     }
     if (tokens.empty()) {
         return;
@@ -600,6 +600,7 @@ bool session::has_work() const {
 }
 
 int32_t session::n_ctx() const { return (int32_t) llama_n_ctx(impl_->ctx.get()); }
+int32_t session::n_ctx_seq() const { return (int32_t) llama_n_ctx_seq(impl_->ctx.get()); }
 int32_t session::n_seq_max() const { return impl_->params.n_seq_max; }
 int32_t session::n_live() const { return impl_->params.n_seq_max - (int32_t) impl_->free_ids.size(); }
 int64_t session::n_decoded() const { return impl_->n_decoded; }

@@ -33,6 +33,11 @@ struct context_params {
     int32_t n_threads  = 0;      // 0: every core
     // Off by default: measured slower on CPU at depth (see docs/engine.md).
     bool    flash_attn = false;
+    // true: one KV pool; forks share their prefix cells (contemplation), but every query
+    // attends over every sequence's cells. false: a stream of n_ctx / n_seq_max cells per
+    // sequence; a fork copies its prefix. Independent requests decode 1.5x faster split
+    // (bench/serve: 36.3 vs 23.6 tok/s at 16 clients).
+    bool    kv_unified = true;
 };
 
 enum finish_reason {
@@ -153,7 +158,8 @@ class session {
     }
 
     bool    has_work() const;
-    int32_t n_ctx() const;
+    int32_t n_ctx() const;      // all cells
+    int32_t n_ctx_seq() const;  // the most positions one sequence can hold
     int32_t n_seq_max() const;
     int32_t n_live() const;
     // Highest KV position held by `seq`'s llama sequence id, -1 when it holds none (freed).

@@ -51,8 +51,8 @@ void job::done_set() {
 // --- scheduler ----------------------------------------------------------------------------
 
 scheduler::scheduler(session & s, const scheduler_params & params) : s_(s), params_(params) {
-    if (s.n_seq_max() < params.max_sequences + reason_slots()) {
-        throw std::logic_error("scheduler: the session needs max_sequences + reason_slots() sequence slots");
+    if (s.n_seq_max() < params.max_sequences) {
+        throw std::logic_error("scheduler: the session needs max_sequences sequence slots");
     }
     s_.set_step_hooks({ [this] { admit(); housekeep(); },
                         [this](const std::vector<token_event> & events) { route(events); } });
@@ -72,9 +72,18 @@ scheduler::~scheduler() {
     s_.set_step_hooks({});
 }
 
+int scheduler::reason_need(const reason::reason_params & p) {
+    return (p.mode == reason::REASON_MODE_ORCHESTRATE ? p.max_subtasks : p.agents) + 2;
+}
+
 std::shared_ptr<job> scheduler::submit(job_params p) {
-    const int need = p.reasoning_mode ? 1 : p.n;
-    if (need < 1 || need > params_.max_sequences) {
+    if (p.reasoning_mode) {
+        const int need = reason_need(p.reason);
+        if (need > params_.max_sequences) {
+            throw http_error(400, std::to_string(need) + " sequence slots are needed (agents + 2); this server decodes at most " +
+                                      std::to_string(params_.max_sequences) + " (its --max-concurrency)", "muse.agents");
+        }
+    } else if (p.n < 1 || p.n > params_.max_sequences) {
         throw http_error(400, "n must be between 1 and " + std::to_string(params_.max_sequences) +
                               " (the server's --max-concurrency)", "n");
     }
@@ -125,7 +134,10 @@ void scheduler::loop() {
                 cv_.wait(lk, [&] { return stopping_ || !queue_.empty() || !reason_queue_.empty(); });
                 continue;
             }
-            if (!reason_queue_.empty() && !reason_current_) {
+            // A reasoning job starts when its slots are free; until then plain jobs wait too
+            // (admit()), so that the running ones drain and it is not starved.
+            if (!reason_queue_.empty() && !reason_current_ &&
+                busy_ + reason_need(reason_queue_.front()->params.reason) <= params_.max_sequences) {
                 reasoning = reason_queue_.front();
                 reason_queue_.pop_front();
             }
@@ -162,7 +174,8 @@ void scheduler::admit() {
                 queue_.pop_front();
                 continue;
             }
-            if (busy_ + j->params.n > params_.max_sequences) break;
+            if (!reason_queue_.empty() && !reason_current_) break;  // a reasoning job waits for slots
+            if (busy_ + reason_busy_ + j->params.n > params_.max_sequences) break;
             busy_ += j->params.n;
             start.push_back(j);
             queue_.pop_front();
@@ -301,7 +314,7 @@ void scheduler::reasoning_run(const std::shared_ptr<job> & jp) {
     {
         std::lock_guard lk(mu_);
         reason_current_ = jp;
-        reason_busy_    = j.params.reason.agents + 2;
+        reason_busy_    = reason_need(j.params.reason);
     }
     j.admitted_set(std::nullopt);
     auto progress = [&](const reason::agent_progress & p) {

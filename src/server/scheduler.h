@@ -6,8 +6,9 @@
 // Plain requests (instant / thinking, n choices) are admitted while sequence slots are free;
 // a request with n > 1 decodes its prompt once and forks the other choices from it. A
 // reasoning-mode request (contemplate / orchestrate) runs through reason_run on the loop
-// thread — one at a time — and the plain requests keep advancing in the same decode steps
-// through the session's step hooks. Beyond the queue bound, submit() refuses with 429.
+// thread — one at a time, holding agents + 2 of the same sequence slots — and the plain
+// requests keep advancing in the same decode steps through the session's step hooks. Beyond
+// the queue bound, submit() refuses with 429.
 #include "engine/chat-prompt.h"
 #include "engine/media.h"
 #include "engine/session.h"
@@ -109,7 +110,7 @@ struct scheduler_load {
 
 class scheduler {
   public:
-    // The session must have n_seq_max >= max_sequences + reason_slots().
+    // The session must have n_seq_max >= max_sequences.
     scheduler(session & s, const scheduler_params & params);
     ~scheduler();
     scheduler(const scheduler &)             = delete;
@@ -121,7 +122,9 @@ class scheduler {
     // Cancels every queued and running job (shutdown): their handlers end within a step.
     void                 cancel_all();
 
-    static constexpr int reason_slots() { return 18; }  // 16 agents + root + a synthesis pass
+    // Sequence slots a reasoning-mode job holds: its agents (or sub-agents), the shared root
+    // and one pass (synthesis, planner, merger).
+    static int reason_need(const reason::reason_params & p);
 
   private:
     void loop();
@@ -143,7 +146,7 @@ class scheduler {
     bool                             stopping_ = false;
     std::atomic<bool>                cancel_all_{ false };
     int                              busy_     = 0;  // guarded by mu_ for load()
-    int                              reason_busy_ = 0;
+    int                              reason_busy_ = 0;  // slots held by the running reasoning job
     std::shared_ptr<job>             reason_current_;
 
     // Loop-thread only.

@@ -59,7 +59,12 @@ class scheduler_fixture : public ::testing::Test {
     std::unique_ptr<model> mdl;
 };
 
-context_params server_context(int max_sequences) { return context_small(max_sequences + scheduler::reason_slots(), 4096); }
+// Split KV (a stream per sequence), as muse serve runs by default, unless asked for unified.
+context_params server_context(int max_sequences, bool unified = false) {
+    auto cp       = context_small(max_sequences, 1024 * max_sequences);
+    cp.kv_unified = unified;
+    return cp;
+}
 
 }  // namespace
 
@@ -87,19 +92,22 @@ TEST_F(scheduler_fixture, a_request_joins_a_running_batch_and_both_equal_their_s
 }
 
 TEST_F(scheduler_fixture, n_choices_decode_the_prompt_once) {
-    const std::string expect = alone("What is two plus two?", 20);
-    session   s(*mdl, server_context(4));
-    scheduler sched(s, { 4, 8 });
-    auto j = sched.submit(plain("What is two plus two?", 20, 3));
-    ASSERT_FALSE(j->wait_admitted());
-    auto got = collect(*j, 3);
-    for (int i = 0; i < 3; ++i) {
-        EXPECT_EQ(got.text[(size_t) i], expect) << "choice " << i;
-        EXPECT_EQ(j->generated[(size_t) i], 20);
+    for (bool unified : { false, true }) {
+        SCOPED_TRACE(unified ? "unified KV" : "split KV");
+        const std::string expect = alone("What is two plus two?", 20);
+        session   s(*mdl, server_context(4, unified));
+        scheduler sched(s, { 4, 8 });
+        auto j = sched.submit(plain("What is two plus two?", 20, 3));
+        ASSERT_FALSE(j->wait_admitted());
+        auto got = collect(*j, 3);
+        for (int i = 0; i < 3; ++i) {
+            EXPECT_EQ(got.text[(size_t) i], expect) << "choice " << i;
+            EXPECT_EQ(j->generated[(size_t) i], 20);
+        }
+        // One prompt decode plus each choice's tokens: a second prompt decode would add ~30.
+        EXPECT_GE(s.n_decoded(), j->prompt_tokens + 3 * 19);
+        EXPECT_LE(s.n_decoded(), j->prompt_tokens + 3 * 20);
     }
-    // One prompt decode plus each choice's tokens: a second prompt decode would add ~30.
-    EXPECT_GE(s.n_decoded(), j->prompt_tokens + 3 * 19);
-    EXPECT_LE(s.n_decoded(), j->prompt_tokens + 3 * 20);
 }
 
 TEST_F(scheduler_fixture, seeded_choices_differ_and_repeat) {
@@ -174,10 +182,11 @@ TEST_F(scheduler_fixture, the_queue_is_bounded) {
 }
 
 TEST_F(scheduler_fixture, a_prompt_over_the_context_is_refused_with_422) {
-    session   s(*mdl, context_small(1 + scheduler::reason_slots(), 256));
+    session   s(*mdl, server_context(1));
+    ASSERT_EQ(s.n_ctx_seq(), 1024);
     scheduler sched(s, { 1, 4 });
     std::string longer;
-    for (int i = 0; i < 200; ++i) longer += "many words here ";
+    for (int i = 0; i < 400; ++i) longer += "many words here ";
     auto j   = sched.submit(plain(longer, 8));
     auto err = j->wait_admitted();
     ASSERT_TRUE(err.has_value());
@@ -187,26 +196,61 @@ TEST_F(scheduler_fixture, a_prompt_over_the_context_is_refused_with_422) {
 }
 
 TEST_F(scheduler_fixture, a_contemplation_shares_the_steps_with_plain_requests) {
-    const std::string expect = alone("Name three planets.", 40);
-    session   s(*mdl, server_context(2));
-    scheduler sched(s, { 2, 8 });
-    auto plain_job = sched.submit(plain("Name three planets.", 40));
-    ASSERT_FALSE(plain_job->wait_admitted());
+    for (bool unified : { false, true }) {
+        SCOPED_TRACE(unified ? "unified KV" : "split KV");
+        const std::string expect = alone("Name three planets.", 40);
+        session   s(*mdl, server_context(6, unified));
+        scheduler sched(s, { 6, 8 });
+        auto plain_job = sched.submit(plain("Name three planets.", 40));
+        ASSERT_FALSE(plain_job->wait_admitted());
 
-    job_params r;
-    r.reasoning_mode = true;
-    r.request.messages.push_back({ "user", "What is 6 * 7?" });
-    r.reason.mode       = reason::REASON_MODE_CONTEMPLATE;
-    r.reason.agents     = 3;
-    r.reason.max_tokens = 24;
-    r.reason.sampling   = greedy(24).sampling;
-    auto rj = sched.submit(std::move(r));
+        job_params r;
+        r.reasoning_mode = true;
+        r.request.messages.push_back({ "user", "What is 6 * 7?" });
+        r.reason.mode       = reason::REASON_MODE_CONTEMPLATE;
+        r.reason.agents     = 3;
+        r.reason.max_tokens = 24;
+        r.reason.sampling   = greedy(24).sampling;
+        auto rj = sched.submit(std::move(r));
+        ASSERT_FALSE(rj->wait_admitted());
+        auto got_r = collect(*rj, 1);
+        auto got_p = collect(*plain_job, 1);
+        EXPECT_FALSE(rj->failure.has_value()) << (rj->failure ? rj->failure->what() : "");
+        EXPECT_EQ(rj->reason_result.agents.size(), 3u);
+        EXPECT_GT(got_r.progress, 0);
+        EXPECT_EQ(got_p.text[0], expect) << "the plain request must not be disturbed by the contemplation";
+        EXPECT_EQ(sched.load().busy, 0);
+    }
+}
+
+TEST_F(scheduler_fixture, a_contemplation_waits_for_its_slots_and_too_many_agents_are_refused) {
+    session   s(*mdl, server_context(4));
+    scheduler sched(s, { 4, 8 });
+    auto contemplation = [](int agents) {
+        job_params r;
+        r.reasoning_mode = true;
+        r.request.messages.push_back({ "user", "What is 6 * 7?" });
+        r.reason.mode       = reason::REASON_MODE_CONTEMPLATE;
+        r.reason.agents     = agents;
+        r.reason.max_tokens = 8;
+        r.reason.sampling   = greedy(8).sampling;
+        return r;
+    };
+    try {
+        sched.submit(contemplation(3));  // 3 + 2 slots > 4
+        FAIL() << "5 slots on a 4-slot server must be refused";
+    } catch (const http_error & e) {
+        EXPECT_EQ(e.status, 400);
+        EXPECT_EQ(e.param, "muse.agents");
+    }
+    // Two agents (4 slots) while a plain request holds one: the contemplation starts when it ends.
+    auto plain_job = sched.submit(plain("Name three planets.", 24));
+    ASSERT_FALSE(plain_job->wait_admitted());
+    auto rj = sched.submit(contemplation(2));
     ASSERT_FALSE(rj->wait_admitted());
-    auto got_r = collect(*rj, 1);
-    auto got_p = collect(*plain_job, 1);
-    EXPECT_FALSE(rj->failure.has_value()) << (rj->failure ? rj->failure->what() : "");
-    EXPECT_EQ(rj->reason_result.agents.size(), 3u);
-    EXPECT_GT(got_r.progress, 0);
-    EXPECT_EQ(got_p.text[0], expect) << "the plain request must not be disturbed by the contemplation";
+    EXPECT_EQ(collect(*plain_job, 1).reasons[0], FINISH_REASON_LENGTH);
+    collect(*rj, 1);
+    EXPECT_FALSE(rj->failure.has_value());
+    EXPECT_EQ(rj->reason_result.agents.size(), 2u);
     EXPECT_EQ(sched.load().busy, 0);
 }
