@@ -198,6 +198,13 @@ void scheduler::admit() {
             const std::string msg = e.what();
             const bool too_long = msg.find("context holds") != std::string::npos;
             j->admitted_set(http_error(422, msg, "messages", too_long ? "context_length_exceeded" : "unprocessable"));
+        } catch (const std::exception & e) {
+            // This request alone fails; the batch goes on.
+            {
+                std::lock_guard lk(mu_);
+                busy_ -= j->params.n;
+            }
+            j->admitted_set(http_error(500, std::string("the request could not start: ") + e.what()));
         }
     }
 }
