@@ -42,6 +42,7 @@ sampler_ptr sampler_make(const llama_model * mdl, const sampling_params & sp, co
     cp.penalty_present = sp.presence_penalty;
     cp.penalty_freq    = sp.frequency_penalty;
     cp.no_perf         = true;
+
     if (prompt) {
         const auto & p = prompt->get();
         if (!p.grammar.empty()) {
