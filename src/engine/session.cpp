@@ -579,13 +579,19 @@ std::vector<token_event> session::step() {
             order.push_back(h);
         }
     }
+    // The sampled tokens go out before this step's decode (a decode earlier for a streaming
+    // client); the endings the decode itself finds follow it.
+    const size_t n_sampled = events.size();
+    if (m.hooks.after && n_sampled > 0) {
+        m.hooks.after(events);
+    }
     for (seq_handle h : order) {
         m.decode_media(m.seqs.at(h));
     }
     auto outputs = m.batch_fill(order);
     m.batch_decode(outputs, &events);
-    if (m.hooks.after) {
-        m.hooks.after(events);
+    if (m.hooks.after && events.size() > n_sampled) {
+        m.hooks.after(std::vector<token_event>(events.begin() + (long) n_sampled, events.end()));
     }
     return events;
 }

@@ -83,7 +83,8 @@ struct sequence_stats {
 
 // Hooks for a scheduler that shares the session with whoever else drives it (a reasoning
 // mode's loop): `before` runs at the start of every step (admit new sequences, cancel
-// abandoned ones), `after` sees every step's events, whichever caller made the step.
+// abandoned ones), `after` sees every step's events once, whichever caller made the step: the
+// sampled tokens before the step's decode, the endings the decode finds after it.
 struct step_hooks {
     std::function<void()>                                 before;
     std::function<void(const std::vector<token_event> &)> after;
