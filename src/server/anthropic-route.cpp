@@ -7,6 +7,8 @@
 #include "server/json-fields.h"
 #include "server/wire-util.h"
 
+#include <cstdio>
+
 namespace muse::server {
 
 using json = nlohmann::json;
@@ -229,73 +231,81 @@ void messages_handle(server_state & st, const httplib::Request & req, httplib::R
     res.set_chunked_content_provider(
         "text/event-stream",
         [&st, run, id, model](size_t, httplib::DataSink & sink) {
-            bool ok = sse_write(sink, { { "type", "message_start" },
-                                        { "message", { { "id", id }, { "type", "message" }, { "role", "assistant" },
-                                                       { "model", model }, { "content", json::array() },
-                                                       { "stop_reason", nullptr }, { "stop_sequence", nullptr },
-                                                       { "usage", { { "input_tokens", 0 }, { "output_tokens", 0 } } } } } },
-                                "message_start");
-            int         index = -1;
-            std::string open;  // "thinking" or "text": the block being streamed
-            auto block_close = [&] {
-                if (open.empty()) return;
-                ok = ok && sse_write(sink, { { "type", "content_block_stop" }, { "index", index } }, "content_block_stop");
-                open.clear();
-            };
-            auto block_open = [&](const std::string & type, json block) {
-                block_close();
-                ++index;
-                open = type;
-                ok   = ok && sse_write(sink, { { "type", "content_block_start" }, { "index", index }, { "content_block", block } },
-                                       "content_block_start");
-            };
-            auto send = [&](const std::string & type, const std::string & text) {
-                if (text.empty()) return;
-                if (open != type) {
-                    block_open(type, type == "thinking" ? json{ { "type", "thinking" }, { "thinking", "" }, { "signature", "" } } :
-                                                          json{ { "type", "text" }, { "text", "" } });
-                }
-                const json delta = type == "thinking" ? json{ { "type", "thinking_delta" }, { "thinking", text } } :
-                                                        json{ { "type", "text_delta" }, { "text", text } };
-                ok = ok && sse_write(sink, { { "type", "content_block_delta" }, { "index", index }, { "delta", delta } },
-                                     "content_block_delta");
-            };
-            chat_run_sink s;
-            s.delta = [&](int, const choice_tracker::delta & d) {
-                send("thinking", d.reasoning);
-                send("text", d.content);
-            };
-            while (ok && chat_run_pump(*run, s, pump_wait)) {
-            }
-            if (!ok) {
-                run->j->cancel();
-                return false;
-            }
             try {
-                chat_run_finish(st, *run);
-            } catch (const http_error & e) {
-                sse_write(sink, { { "type", "error" }, { "error", { { "type", anthropic_error_type(e.status) }, { "message", e.what() } } } },
-                          "error");
+                bool ok = sse_write(sink, { { "type", "message_start" },
+                                            { "message", { { "id", id }, { "type", "message" }, { "role", "assistant" },
+                                                           { "model", model }, { "content", json::array() },
+                                                           { "stop_reason", nullptr }, { "stop_sequence", nullptr },
+                                                           { "usage", { { "input_tokens", 0 }, { "output_tokens", 0 } } } } } },
+                                    "message_start");
+                int         index = -1;
+                std::string open;  // "thinking" or "text": the block being streamed
+                auto block_close = [&] {
+                    if (open.empty()) return;
+                    ok = ok && sse_write(sink, { { "type", "content_block_stop" }, { "index", index } }, "content_block_stop");
+                    open.clear();
+                };
+                auto block_open = [&](const std::string & type, json block) {
+                    block_close();
+                    ++index;
+                    open = type;
+                    ok   = ok && sse_write(sink, { { "type", "content_block_start" }, { "index", index }, { "content_block", block } },
+                                           "content_block_start");
+                };
+                auto send = [&](const std::string & type, const std::string & text) {
+                    if (text.empty()) return;
+                    if (open != type) {
+                        block_open(type, type == "thinking" ? json{ { "type", "thinking" }, { "thinking", "" }, { "signature", "" } } :
+                                                              json{ { "type", "text" }, { "text", "" } });
+                    }
+                    const json delta = type == "thinking" ? json{ { "type", "thinking_delta" }, { "thinking", text } } :
+                                                            json{ { "type", "text_delta" }, { "text", text } };
+                    ok = ok && sse_write(sink, { { "type", "content_block_delta" }, { "index", index }, { "delta", delta } },
+                                         "content_block_delta");
+                };
+                chat_run_sink s;
+                s.delta = [&](int, const choice_tracker::delta & d) {
+                    send("thinking", d.reasoning);
+                    send("text", d.content);
+                };
+                while (ok && chat_run_pump(*run, s, pump_wait)) {
+                }
+                if (!ok) {
+                    run->j->cancel();
+                    return false;
+                }
+                try {
+                    chat_run_finish(st, *run);
+                } catch (const http_error & e) {
+                    sse_write(sink, { { "type", "error" }, { "error", { { "type", anthropic_error_type(e.status) }, { "message", e.what() } } } },
+                              "error");
+                    sink.done();
+                    return true;
+                }
+                auto &              c = run->choices[0];
+                const chat_parsed & p = c.final_parse();
+                block_close();
+                for (const auto & tc : p.tool_calls) {
+                    block_open("tool_use", { { "type", "tool_use" }, { "id", tool_use_id(tc) }, { "name", tc.name }, { "input", json::object() } });
+                    ok = ok && sse_write(sink, { { "type", "content_block_delta" }, { "index", index },
+                                                 { "delta", { { "type", "input_json_delta" }, { "partial_json", tool_input(tc.arguments).dump() } } } },
+                                         "content_block_delta");
+                    block_close();
+                }
+                ok = ok && sse_write(sink, { { "type", "message_delta" },
+                                             { "delta", { { "stop_reason", stop_reason_of(c, !p.tool_calls.empty()) }, { "stop_sequence", nullptr } } },
+                                             { "usage", { { "input_tokens", run->j->prompt_tokens }, { "output_tokens", chat_run_completion_tokens(*run) } } } },
+                                     "message_delta");
+                ok = ok && sse_write(sink, { { "type", "message_stop" } }, "message_stop");
+                sink.done();
+                return ok;
+            } catch (const std::exception & e) {
+                // A failure after the headers went out: said in the stream, and logged.
+                fprintf(stderr, "muse serve: a stream failed: %s\n", e.what());
+                sse_write(sink, json::parse(error_body(http_error(500, std::string("the stream failed: ") + e.what()), WIRE_FORMAT_ANTHROPIC)));
                 sink.done();
                 return true;
             }
-            auto &              c = run->choices[0];
-            const chat_parsed & p = c.final_parse();
-            block_close();
-            for (const auto & tc : p.tool_calls) {
-                block_open("tool_use", { { "type", "tool_use" }, { "id", tool_use_id(tc) }, { "name", tc.name }, { "input", json::object() } });
-                ok = ok && sse_write(sink, { { "type", "content_block_delta" }, { "index", index },
-                                             { "delta", { { "type", "input_json_delta" }, { "partial_json", tool_input(tc.arguments).dump() } } } },
-                                     "content_block_delta");
-                block_close();
-            }
-            ok = ok && sse_write(sink, { { "type", "message_delta" },
-                                         { "delta", { { "stop_reason", stop_reason_of(c, !p.tool_calls.empty()) }, { "stop_sequence", nullptr } } },
-                                         { "usage", { { "input_tokens", run->j->prompt_tokens }, { "output_tokens", chat_run_completion_tokens(*run) } } } },
-                                 "message_delta");
-            ok = ok && sse_write(sink, { { "type", "message_stop" } }, "message_stop");
-            sink.done();
-            return ok;
         },
         [run](bool success) {
             if (!success) run->j->cancel();

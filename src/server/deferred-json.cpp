@@ -1,5 +1,7 @@
 #include "server/deferred-json.h"
 
+#include <cstdio>
+
 namespace muse::server {
 
 void deferred_json_send(httplib::Response & res, std::shared_ptr<chat_run> run, body_fn body, error_fn error) {
@@ -21,6 +23,9 @@ void deferred_json_send(httplib::Response & res, std::shared_ptr<chat_run> run, 
                 out = body();
             } catch (const http_error & e) {
                 out = error(e);
+            } catch (const std::exception & e) {
+                fprintf(stderr, "muse serve: an answer failed: %s\n", e.what());
+                out = error(http_error(500, std::string("the answer failed: ") + e.what()));
             }
             const bool ok = sink.write(out.data(), out.size());
             sink.done();

@@ -8,6 +8,8 @@
 #include "server/openai-chat.h"
 #include "server/wire-util.h"
 
+#include <cstdio>
+
 namespace muse::server {
 
 using json = nlohmann::json;
@@ -108,75 +110,83 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
     res.set_chunked_content_provider(
         "text/event-stream",
         [&st, run, who, conv, id, created, model, include_usage, mode](size_t, httplib::DataSink & sink) {
-            auto chunk = [&](json choices) {
-                return json{ { "id", id }, { "object", "chat.completion.chunk" }, { "created", created },
-                             { "model", model }, { "choices", std::move(choices) } };
-            };
-            auto choice = [](size_t i, json delta, json finish) {
-                return json::array({ { { "index", i }, { "delta", std::move(delta) }, { "logprobs", nullptr },
-                                       { "finish_reason", std::move(finish) } } });
-            };
-            bool ok = true;
-            for (size_t i = 0; i < run->choices.size() && ok; ++i) {
-                ok = sse_write(sink, chunk(choice(i, { { "role", "assistant" }, { "content", "" } }, nullptr)));
-            }
-            chat_run_sink s;
-            s.delta = [&](int i, const choice_tracker::delta & d) {
-                json delta = json::object();
-                if (!d.reasoning.empty()) delta["reasoning_content"] = d.reasoning;
-                if (!d.content.empty()) delta["content"] = d.content;
-                ok = ok && sse_write(sink, chunk(choice((size_t) i, delta, nullptr)));
-            };
-            s.progress = [&](int agent, int tokens, bool in_reasoning, bool finished) {
-                json c    = chunk(json::array());
-                c["muse"] = { { "event", "agent" }, { "agent", agent }, { "tokens", tokens },
-                              { "reasoning", in_reasoning }, { "finished", finished } };
-                ok = ok && sse_write(sink, c);
-            };
-            while (ok && chat_run_pump(*run, s, pump_wait)) {
-            }
-            if (!ok) {
-                run->j->cancel();  // the client went away: its sequences end at the next step
-                return false;
-            }
             try {
-                chat_run_finish(st, *run);
-            } catch (const http_error & e) {
-                sse_write(sink, { { "error", { { "message", e.what() }, { "type", openai_error_type(e.status) },
-                                               { "param", nullptr }, { "code", e.code.empty() ? json(nullptr) : json(e.code) } } } });
+                auto chunk = [&](json choices) {
+                    return json{ { "id", id }, { "object", "chat.completion.chunk" }, { "created", created },
+                                 { "model", model }, { "choices", std::move(choices) } };
+                };
+                auto choice = [](size_t i, json delta, json finish) {
+                    return json::array({ { { "index", i }, { "delta", std::move(delta) }, { "logprobs", nullptr },
+                                           { "finish_reason", std::move(finish) } } });
+                };
+                bool ok = true;
+                for (size_t i = 0; i < run->choices.size() && ok; ++i) {
+                    ok = sse_write(sink, chunk(choice(i, { { "role", "assistant" }, { "content", "" } }, nullptr)));
+                }
+                chat_run_sink s;
+                s.delta = [&](int i, const choice_tracker::delta & d) {
+                    json delta = json::object();
+                    if (!d.reasoning.empty()) delta["reasoning_content"] = d.reasoning;
+                    if (!d.content.empty()) delta["content"] = d.content;
+                    ok = ok && sse_write(sink, chunk(choice((size_t) i, delta, nullptr)));
+                };
+                s.progress = [&](int agent, int tokens, bool in_reasoning, bool finished) {
+                    json c    = chunk(json::array());
+                    c["muse"] = { { "event", "agent" }, { "agent", agent }, { "tokens", tokens },
+                                  { "reasoning", in_reasoning }, { "finished", finished } };
+                    ok = ok && sse_write(sink, c);
+                };
+                while (ok && chat_run_pump(*run, s, pump_wait)) {
+                }
+                if (!ok) {
+                    run->j->cancel();  // the client went away: its sequences end at the next step
+                    return false;
+                }
+                try {
+                    chat_run_finish(st, *run);
+                } catch (const http_error & e) {
+                    sse_write(sink, { { "error", { { "message", e.what() }, { "type", openai_error_type(e.status) },
+                                                   { "param", nullptr }, { "code", e.code.empty() ? json(nullptr) : json(e.code) } } } });
+                    sink.done();
+                    return true;
+                }
+                for (size_t i = 0; i < run->choices.size(); ++i) {
+                    json delta = json::object();
+                    if (run->reasoning_mode) {
+                        delta["content"] = run->j->reason_result.content;
+                    } else {
+                        const auto & p = run->choices[i].final_parse();
+                        if (!p.tool_calls.empty()) {
+                            json tcs = openai_tool_calls(p.tool_calls);
+                            for (size_t k = 0; k < tcs.size(); ++k) tcs[k]["index"] = k;
+                            delta["tool_calls"] = tcs;
+                        }
+                    }
+                    json c = chunk(choice(i, delta, finish_reason_of(*run, i)));
+                    if (run->reasoning_mode) c["muse"] = reason_result_json(run->j->reason_result, mode);
+                    ok = ok && sse_write(sink, c);
+                }
+                if (include_usage) {
+                    json c     = chunk(json::array());
+                    c["usage"] = usage_json(*run);
+                    ok         = ok && sse_write(sink, c);
+                }
+                try {
+                    conversation_store(st, who, conv, message_json(*run, 0));
+                } catch (const std::exception &) {
+                    // The reply was sent; a store failure is logged by the store, not the client's.
+                }
+                const std::string done = "data: [DONE]\n\n";
+                ok = ok && sink.write(done.data(), done.size());
+                sink.done();
+                return ok;
+            } catch (const std::exception & e) {
+                // A failure after the headers went out: said in the stream, and logged.
+                fprintf(stderr, "muse serve: a stream failed: %s\n", e.what());
+                sse_write(sink, json::parse(error_body(http_error(500, std::string("the stream failed: ") + e.what()), WIRE_FORMAT_OPENAI)));
                 sink.done();
                 return true;
             }
-            for (size_t i = 0; i < run->choices.size(); ++i) {
-                json delta = json::object();
-                if (run->reasoning_mode) {
-                    delta["content"] = run->j->reason_result.content;
-                } else {
-                    const auto & p = run->choices[i].final_parse();
-                    if (!p.tool_calls.empty()) {
-                        json tcs = openai_tool_calls(p.tool_calls);
-                        for (size_t k = 0; k < tcs.size(); ++k) tcs[k]["index"] = k;
-                        delta["tool_calls"] = tcs;
-                    }
-                }
-                json c = chunk(choice(i, delta, finish_reason_of(*run, i)));
-                if (run->reasoning_mode) c["muse"] = reason_result_json(run->j->reason_result, mode);
-                ok = ok && sse_write(sink, c);
-            }
-            if (include_usage) {
-                json c     = chunk(json::array());
-                c["usage"] = usage_json(*run);
-                ok         = ok && sse_write(sink, c);
-            }
-            try {
-                conversation_store(st, who, conv, message_json(*run, 0));
-            } catch (const std::exception &) {
-                // The reply was sent; a store failure is logged by the store, not the client's.
-            }
-            const std::string done = "data: [DONE]\n\n";
-            ok = ok && sink.write(done.data(), done.size());
-            sink.done();
-            return ok;
         },
         [run](bool success) {
             if (!success) run->j->cancel();
