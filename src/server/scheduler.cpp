@@ -163,6 +163,11 @@ void scheduler::loop() {
     fail_all("the server is shutting down");
 }
 
+void scheduler::slots_release(int n) {
+    std::lock_guard lk(mu_);
+    busy_ -= n;
+}
+
 void scheduler::admit() {
     std::vector<std::shared_ptr<job>> start;
     {
@@ -191,19 +196,13 @@ void scheduler::admit() {
             running_.push_back(j);
             j->admitted_set(std::nullopt);
         } catch (const input_error & e) {
-            {
-                std::lock_guard lk(mu_);
-                busy_ -= j->params.n;
-            }
+            slots_release(j->params.n);
             const std::string msg = e.what();
             const bool too_long = msg.find("context holds") != std::string::npos;
             j->admitted_set(http_error(422, msg, "messages", too_long ? "context_length_exceeded" : "unprocessable"));
         } catch (const std::exception & e) {
             // This request alone fails; the batch goes on.
-            {
-                std::lock_guard lk(mu_);
-                busy_ -= j->params.n;
-            }
+            slots_release(j->params.n);
             j->admitted_set(http_error(500, std::string("the request could not start: ") + e.what()));
         }
     }
@@ -304,10 +303,7 @@ void scheduler::job_finish_if_done(job & j) {
         by_seq_.erase(j.seqs_[i]);
         s_.sequence_release(j.seqs_[i]);
     }
-    {
-        std::lock_guard lk(mu_);
-        busy_ -= j.params.n;
-    }
+    slots_release(j.params.n);
     j.done_set();
     cv_.notify_all();
 }
@@ -363,10 +359,7 @@ void scheduler::fail_all(const std::string & why) {
             }
         }
         jp->failure = http_error(500, "decoding failed: " + why);
-        {
-            std::lock_guard lk(mu_);
-            busy_ -= jp->params.n;
-        }
+        slots_release(jp->params.n);
         jp->done_set();
     }
     running_.clear();

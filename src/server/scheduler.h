@@ -132,6 +132,7 @@ class scheduler {
     void housekeep();                                // forks, cancels, timeouts
     void route(const std::vector<token_event> & events);
     void job_finish_if_done(job & j);
+    void slots_release(int n);                       // a plain job's slots are free again
     void running_prune();                            // finishes and drops the jobs that are done
     void reasoning_run(const std::shared_ptr<job> & j);
     void fail_all(const std::string & why);
