@@ -27,8 +27,20 @@ static std::vector<llama_token> tokenize_special(const llama_vocab * vocab, cons
     return common_tokenize(vocab, text, false, true);
 }
 
+int32_t greedy_argmax::pick(float * logits, int32_t n_vocab) const {
+    for (int32_t t : masked) {
+        logits[t] = -INFINITY;
+    }
+    // Strictly greater: the first of equal logits wins, as in llama.cpp's temperature-0 path.
+    int32_t best = 0;
+    for (int32_t t = 1; t < n_vocab; ++t) {
+        if (logits[t] > logits[best]) best = t;
+    }
+    return best;
+}
+
 sampler_ptr sampler_make(const llama_model * mdl, const sampling_params & sp, const chat_prompt * prompt,
-                         std::set<int32_t> * preserved_tokens) {
+                         std::set<int32_t> * preserved_tokens, greedy_argmax * greedy) {
     sp.validate();
     const llama_vocab *    vocab = llama_model_get_vocab(mdl);
     common_params_sampling cp;
@@ -96,6 +108,25 @@ sampler_ptr sampler_make(const llama_model * mdl, const sampling_params & sp, co
         for (int32_t t = 0; t < n_vocab; ++t) {
             if (llama_vocab_is_eog(vocab, t)) cp.logit_bias.push_back({ t, -INFINITY });
         }
+    }
+    if (greedy) {
+        // Whatever top-k / top-p / min-p keep, the most likely token survives them; penalties,
+        // a grammar or a reasoning budget change which token that is, so they take the chain.
+        const bool budget = !cp.reasoning_budget_start.empty() && cp.reasoning_budget_tokens >= 0;
+        greedy->on = cp.temp <= 0.0f && cp.grammar.empty() && !budget && cp.penalty_repeat == 1.0f &&
+                     cp.penalty_freq == 0.0f && cp.penalty_present == 0.0f && cp.dry_multiplier == 0.0f &&
+                     cp.mirostat == 0 && !cp.reasoning_control;
+        greedy->masked.clear();
+        for (const auto & b : cp.logit_bias) {
+            if (b.bias == -INFINITY) {
+                greedy->masked.push_back(b.token);
+            } else {
+                greedy->on = false;
+            }
+        }
+        int32_t             n_suppress = 0;
+        const llama_token * suppress   = llama_vocab_get_suppress_tokens(vocab, &n_suppress);
+        greedy->masked.insert(greedy->masked.end(), suppress, suppress + n_suppress);
     }
     // llama-common leaks its sampler chain when a grammar fails to parse (the sanitizer build
     // found it): check user and schema grammars on their own first.

@@ -51,6 +51,12 @@ enum seq_state {
     SEQ_STATE_FINISHED,
 };
 
+// What the parallel part of sampling found for one sequence.
+struct sample_pick {
+    token_stats stats;
+    llama_token token = -1;  // -1: the sequence's sampler chain chooses
+};
+
 struct seq_record {
     llama_seq_id                              id = -1;
     seq_state                                 state = SEQ_STATE_PENDING;
@@ -58,6 +64,7 @@ struct seq_record {
     std::vector<pending_piece>                pending;  // front first
     size_t                                    pending_pos = 0;  // tokens of pending.front() already in a batch
     sampler_ptr                               sampler;
+    greedy_argmax                             greedy;   // when on, the sampler's choice is the argmax
     std::shared_ptr<const chat_prompt>        prompt;   // for reseeded forks; may be null
     std::shared_ptr<mtmd_input_chunks>        chunks;   // keeps media chunks alive
     std::set<int32_t>                         preserved;  // special tokens rendered into the text
@@ -155,14 +162,50 @@ struct session::impl {
         return common_token_to_piece(ctx.get(), tok, s.preserved.count(tok) > 0);
     }
 
-    void sample(seq_record & s, seq_handle h, std::vector<token_event> & events) {
-        float *           logits = llama_get_logits_ith(ctx.get(), s.logits_idx);
-        const int32_t     n_vocab = llama_vocab_n_tokens(mdl.vocab());
+    // The part of sampling that reads and writes only the sequence's own logits row, so that
+    // the ready sequences can go through it on every thread at once: statistics, the UTF-8
+    // mask, and the token itself when it is the plain argmax.
+    void sample_prepare(const seq_record & s, float * logits, sample_pick & out) const {
+        const int32_t n_vocab = llama_vocab_n_tokens(mdl.vocab());
         // Log-probabilities cost a pass over the vocabulary: only for sequences that asked.
-        const token_stats tstats  = s.params.confidence_top_k > 0 ? token_stats_of(logits, n_vocab, s.params.confidence_top_k)
-                                                                   : token_stats{};
+        if (s.params.confidence_top_k > 0) {
+            out.stats = token_stats_of(logits, n_vocab, s.params.confidence_top_k);
+        }
         mdl.utf8().apply(logits, s.utf8);
-        const llama_token tok = common_sampler_sample(s.sampler.get(), ctx.get(), s.logits_idx);
+        if (s.greedy.on) {
+            out.token = s.greedy.pick(logits, n_vocab);
+        }
+    }
+
+    // Prepares every ready sequence (in parallel where there are several), then commits them in order.
+    void sample_ready(std::vector<token_event> & events) {
+        std::vector<std::pair<seq_handle, seq_record *>> ready;
+        for (auto & [h, s] : seqs) {
+            if (s.state == SEQ_STATE_READY) ready.emplace_back(h, &s);
+        }
+        if (ready.empty()) {
+            return;
+        }
+        llama_synchronize(ctx.get());
+        std::vector<float *> rows(ready.size());
+        for (size_t i = 0; i < ready.size(); ++i) {
+            rows[i] = llama_get_logits_ith(ctx.get(), ready[i].second->logits_idx);
+        }
+        std::vector<sample_pick> picks(ready.size());
+        const int64_t            n = (int64_t) ready.size();
+#pragma omp parallel for num_threads(params.n_threads) schedule(dynamic, 1) if (n > 1)
+        for (int64_t i = 0; i < n; ++i) {
+            sample_prepare(*ready[(size_t) i].second, rows[(size_t) i], picks[(size_t) i]);
+        }
+        for (size_t i = 0; i < ready.size(); ++i) {
+            sample_commit(*ready[i].second, ready[i].first, rows[i], picks[i], events);
+        }
+    }
+
+    void sample_commit(seq_record & s, seq_handle h, const float * logits, const sample_pick & pick,
+                       std::vector<token_event> & events) {
+        const token_stats & tstats = pick.stats;
+        const llama_token   tok    = pick.token >= 0 ? pick.token : common_sampler_sample(s.sampler.get(), ctx.get(), s.logits_idx);
         common_sampler_accept(s.sampler.get(), tok, true);
         s.logits_idx = -1;
         s.stats.n_generated++;
@@ -337,7 +380,7 @@ session::~session() = default;
 static void record_init(seq_record & s, const model & mdl, const sequence_params & params, const chat_prompt * prompt) {
     s.params  = params;
     s.prompt  = prompt ? std::make_shared<const chat_prompt>(prompt->clone()) : nullptr;
-    s.sampler = sampler_make(mdl.get(), params.sampling, prompt, &s.preserved);
+    s.sampler = sampler_make(mdl.get(), params.sampling, prompt, &s.preserved, &s.greedy);
     if (prompt) {
         for (const auto & stop : prompt->get().params.additional_stops) {
             s.params.stop.push_back(stop);
@@ -460,12 +503,13 @@ seq_handle session::sequence_fork(seq_handle parent_h, const sampling_params * s
     }
     if (sampling) {
         child.params.sampling = *sampling;
-        child.sampler = sampler_make(m.mdl.get(), *sampling, child.prompt.get(), nullptr);
+        child.sampler = sampler_make(m.mdl.get(), *sampling, child.prompt.get(), nullptr, &child.greedy);
         for (int32_t tok : parent.stats.tokens) {
             common_sampler_accept(child.sampler.get(), tok, true);
         }
     } else {
         child.sampler.reset(common_sampler_clone(parent.sampler.get()));
+        child.greedy = parent.greedy;
     }
     // Tag the parent's cells with the child's id too: the prefix is shared, not copied.
     llama_memory_seq_cp(llama_get_memory(m.ctx.get()), parent.id, child.id, -1, -1);
@@ -571,10 +615,8 @@ std::vector<token_event> session::step() {
     }
     std::vector<token_event> events;
     std::vector<seq_handle>  order;
+    m.sample_ready(events);
     for (auto & [h, s] : m.seqs) {
-        if (s.state == SEQ_STATE_READY) {
-            m.sample(s, h, events);
-        }
         if (s.state == SEQ_STATE_PENDING) {
             order.push_back(h);
         }
