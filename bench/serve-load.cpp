@@ -94,7 +94,10 @@ request_stats request_run(httplib::Client & c, const nlohmann::json & body) {
         for (const auto & ch : ev["choices"]) {
             if (!ch.contains("delta")) continue;
             const auto & d     = ch["delta"];
-            const auto   texty = [&](const char * k) { return d.contains(k) && d[k].is_string() && !d[k].empty(); };
+            // nlohmann's empty() is false for every string, "" included: compare the text itself.
+            const auto   texty = [&](const char * k) {
+                return d.contains(k) && d[k].is_string() && !d[k].get_ref<const std::string &>().empty();
+            };
             if (!texty("content") && !texty("reasoning_content")) continue;
             const double since_last = std::chrono::duration<double>(now - last).count();
             if (st.chunks++ == 0) st.ttft = since_last;
@@ -165,6 +168,7 @@ nlohmann::json run_summary(const options & o, const run_result & run) {
         { "itl_p99_ms",    1000 * percentile(itl, 0.99) },
         { "short_answers", short_answers },
         { "errors",        run.errors },
+        { "ttft_s",        ttft },  // per request, in client order
     };
 }
 
