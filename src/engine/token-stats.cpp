@@ -2,19 +2,61 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <vector>
 
 namespace muse {
 
+namespace {
+
+// Four floats at a time with GCC's vector extensions (SSE on x86-64, NEON on ARM): glibc's
+// scalar exp over 151,936 logits per token was 1.6% of a 16-agent contemplation (perf), and
+// GCC does not vectorise these loops on its own.
+typedef float float4 __attribute__((vector_size(16)));
+typedef int   int4 __attribute__((vector_size(16)));
+
+float4 load4(const float * p) {
+    float4 v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+// e^x for x <= 0: x = n ln2 + r with |r| <= ln2/2, e^r by a degree-6 Taylor polynomial
+// (relative error < 2e-7 there), 2^n put into the exponent bits. Under -87 (e^x < 1.7e-38,
+// masked logits included) it gives e^-87.
+float4 exp_nonpositive(float4 x) {
+    const float4 lo = { -87.0f, -87.0f, -87.0f, -87.0f };
+    x               = x < lo ? lo : x;
+    // Adding and taking away 1.5 * 2^23 rounds to the nearest integer.
+    const float4 n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+    const float4 r = x - n * 0.693147181f;
+    const float4 p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+    const int4   e = (__builtin_convertvector(n, int4) + 127) << 23;
+    return p * (float4) e;
+}
+
+}  // namespace
+
 token_stats token_stats_of(const float * logits, int32_t n_vocab, int32_t top_k) {
     token_stats out;
-    float       max_logit = -INFINITY;
-    for (int32_t i = 0; i < n_vocab; ++i) {
+    const int32_t n4 = n_vocab / 4 * 4;
+    float4        m4 = { -INFINITY, -INFINITY, -INFINITY, -INFINITY };
+    for (int32_t i = 0; i < n4; i += 4) {
+        const float4 v = load4(logits + i);
+        m4             = v > m4 ? v : m4;
+    }
+    float max_logit = std::max(std::max(m4[0], m4[1]), std::max(m4[2], m4[3]));
+    for (int32_t i = n4; i < n_vocab; ++i) {
         max_logit = std::max(max_logit, logits[i]);
     }
-    double sum = 0.0;
-    for (int32_t i = 0; i < n_vocab; ++i) {
+    // Four float partial sums (each adds ~38k terms in [0, 1]), totalled in double.
+    float4 s4 = {};
+    for (int32_t i = 0; i < n4; i += 4) {
+        s4 += exp_nonpositive(load4(logits + i) - max_logit);
+    }
+    double sum = (double) s4[0] + s4[1] + s4[2] + s4[3];
+    for (int32_t i = n4; i < n_vocab; ++i) {
         sum += std::exp((double) (logits[i] - max_logit));
     }
     out.log_z = max_logit + (float) std::log(sum);

@@ -18,6 +18,29 @@ TEST(token_stats, confidence_is_high_for_peaked_distributions) {
     EXPECT_NEAR(peaked[3] - p.log_z, 0.0, 1e-3);        // the peak holds almost all the mass
 }
 
+// The vectorised log-sum-exp against a double-precision reference, on a vocabulary-sized row
+// with a wide spread of logits and masked (-inf) entries.
+TEST(token_stats, log_normaliser_matches_double_precision) {
+    std::vector<float> row(151936);
+    uint32_t           x = 12345;
+    for (auto & l : row) {
+        x = x * 1664525u + 1013904223u;
+        l = (float) (x >> 8) / (float) (1u << 24) * 60.0f - 40.0f;  // uniform in [-40, 20)
+    }
+    for (size_t i = 0; i < row.size(); i += 97) row[i] = -INFINITY;
+    for (float shift : { 0.0f, 25.0f, -300.0f }) {
+        std::vector<float> r = row;
+        for (auto & l : r) l += shift;
+        double m = -INFINITY, sum = 0;
+        for (float l : r) m = std::max(m, (double) l);
+        for (float l : r) sum += std::exp((double) l - m);
+        const double ref = m + std::log(sum);
+        const auto   st  = token_stats_of(r.data(), (int32_t) r.size(), 20);
+        EXPECT_NEAR(st.log_z, ref, 1e-4 * std::max(1.0, std::fabs(ref))) << "shift " << shift;
+        EXPECT_GT(st.confidence, 0.0f);
+    }
+}
+
 TEST(confidence_window, tracks_the_lowest_full_window) {
     confidence_window w(3);
     for (double c : { 5.0, 5.0, 5.0, 1.0, 1.0, 1.0, 5.0 }) w.push(c);
