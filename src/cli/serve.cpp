@@ -33,6 +33,7 @@ struct serve_options {
     int           max_messages     = 1024;
     bool          no_auth          = false;
     std::string   kv               = "split";
+    int           prefill_budget   = 2048;
 };
 
 bool host_is_loopback(const std::string & host) {
@@ -46,6 +47,7 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
     }
     if (o.max_concurrency < 1 || o.max_concurrency > 64) throw input_error("--max-concurrency must be between 1 and 64");
     if (o.queue < 0) throw input_error("--queue must be 0 or more");
+    if (o.prefill_budget < 0) throw input_error("--prefill-budget must be 0 (a token every step) or more");
 
     const std::filesystem::path data_dir = o.data_dir.empty() ? store::data_dir_default() : std::filesystem::path(o.data_dir);
     store::database db(data_dir);
@@ -72,6 +74,7 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
     // --kv unified shares prefix cells across a contemplation's agents instead.
     context_params cp = context_params_make(o.model, o.max_concurrency);
     cp.kv_unified     = o.kv == "unified";
+    cp.prefill_budget = o.prefill_budget;
     if (o.model.n_ctx <= 0) {
         const int32_t per_seq = mdl->info().n_ctx_train > 0 ? std::min(mdl->info().n_ctx_train, 4096) : 4096;
         cp.n_ctx              = per_seq * o.max_concurrency;
@@ -131,6 +134,10 @@ void serve_command_add(CLI::App & app, command_runner & runner) {
     cmd->add_option("--max-image-pixels", opts->max_image_pixels, "largest image (pixels)")->capture_default_str();
     cmd->add_option("--max-audio-secs", opts->max_audio_secs, "longest audio clip")->capture_default_str();
     cmd->add_option("--max-messages", opts->max_messages, "most messages in one request")->capture_default_str();
+    cmd->add_option("--prefill-budget", opts->prefill_budget,
+                    "prompt tokens decoded while running streams wait for their next token (0: they get one every "
+                    "step; smoother streams, slower bursts)")
+        ->capture_default_str();
     cmd->add_flag("--no-auth", opts->no_auth, "no API keys (loopback addresses only)");
     cmd->add_option("--kv", opts->kv, "split: a KV stream per sequence (--ctx-size is divided among them); "
                                       "unified: one pool where a contemplation's agents share their prompt's cells")

@@ -86,6 +86,7 @@ struct session::impl {
     std::vector<llama_seq_id>       free_ids;
     seq_handle                      next_handle = 1;
     int64_t                         n_decoded   = 0;
+    int64_t                         prompt_since_generating = 0;  // prompt tokens decoded since generating ones were
     step_hooks                      hooks;
 
     impl(model & m, const context_params & p) : mdl(m), params(p) {}
@@ -256,17 +257,37 @@ struct session::impl {
 
     // Fills the batch: generating sequences first (one token each), then prompt chunks.
     // Returns the sequences that will have logits after the decode, with their batch index.
+    // Under a prefill budget, generating sequences sit out while prompts are pending, until
+    // the budget's worth of prompt tokens has gone in.
     std::vector<std::pair<seq_handle, int32_t>> batch_fill(const std::vector<seq_handle> & order) {
         common_batch_clear(batch);
         std::vector<std::pair<seq_handle, int32_t>> outputs;
+        const auto generating = [](const seq_record & s) {
+            return s.stats.n_generated > 0 || s.pending.front().tokens.size() == 1;
+        };
+        const auto fillable = [](const seq_record & s) {
+            return s.state == SEQ_STATE_PENDING && !s.pending.empty() && !s.pending.front().media;
+        };
+        bool prompts_wait = false;
+        for (seq_handle h : order) {
+            const seq_record & s = seqs.at(h);
+            prompts_wait = prompts_wait || (fillable(s) && !generating(s));
+        }
+        const bool generating_sit_out = params.prefill_budget > 0 && prompts_wait && prompt_since_generating < params.prefill_budget;
+        int32_t    n_generating = 0;
         for (int pass = 0; pass < 2; ++pass) {
+            if (pass == 0 && generating_sit_out) {
+                continue;
+            }
+            if (pass == 1 && (n_generating > 0 || !prompts_wait)) {
+                prompt_since_generating = 0;  // the budget counts from the last step with generating tokens
+            }
             for (seq_handle h : order) {
                 seq_record & s = seqs.at(h);
-                if (s.state != SEQ_STATE_PENDING || s.pending.empty() || s.pending.front().media) {
+                if (!fillable(s)) {
                     continue;
                 }
-                const bool generating = s.stats.n_generated > 0 || s.pending.front().tokens.size() == 1;
-                if ((pass == 0) != generating) {
+                if ((pass == 0) != generating(s)) {
                     continue;
                 }
                 auto &       piece = s.pending.front();
@@ -285,6 +306,11 @@ struct session::impl {
                 }
                 s.pending_pos += n;
                 s.stats.n_past += (int32_t) n;
+                if (pass == 0) {
+                    n_generating += (int32_t) n;
+                } else {
+                    prompt_since_generating += (int64_t) n;
+                }
                 if (s.stats.n_generated == 0) {
                     s.stats.n_prompt += (int32_t) n;
                 }

@@ -38,6 +38,12 @@ struct context_params {
     // sequence; a fork copies its prefix. Independent requests decode 1.5x faster split
     // (bench/serve: 36.3 vs 23.6 tok/s at 16 clients).
     bool    kv_unified = true;
+    // Prompt tokens that may be decoded while generating sequences wait for their next token;
+    // 0: they get one every step. With a KV stream per sequence llama.cpp cannot put one token
+    // of each generating sequence and a prompt chunk in one micro-batch, so every mixed step
+    // costs an extra pass over the weights; a budget like llama-server's --batch-size (2048)
+    // pays it once per budget, at the price of longer pauses in running streams.
+    int32_t prefill_budget = 0;
 };
 
 enum finish_reason {

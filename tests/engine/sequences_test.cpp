@@ -244,3 +244,45 @@ TEST_P(sequences, ignore_eos_generates_exactly_max_tokens) {
 }
 
 INSTANTIATE_TEST_SUITE_P(tiny, sequences, ::testing::ValuesIn(tiny_models()), model_param_name);
+
+// Under a prefill budget a generating sequence sits out while a newcomer's prompt goes in,
+// for at most the budget's worth of prompt tokens at a time; without one it gets a token every
+// step. Either way its output is what it gives alone.
+TEST_P(sequences, prefill_budget_bounds_the_pause_of_running_sequences) {
+    auto        p1 = user_prompt(*mdl, "Name a colour.");
+    std::string long_text;
+    for (int i = 0; i < 80; ++i) long_text += "word" + std::to_string(i) + " ";
+    auto       p2       = user_prompt(*mdl, long_text);
+    const auto expected = alone(*mdl, p1, 40);
+    const auto n_long   = (int32_t) mdl->tokenize(p2.text()).size();
+    ASSERT_GT(n_long, 150);
+    for (int32_t budget : { 0, 96 }) {
+        auto cp           = context_small();
+        cp.n_batch        = 32;
+        cp.prefill_budget = budget;
+        session s(*mdl, cp);
+        auto    a = s.sequence_add(p1, {}, greedy(40));
+        for (int i = 0; i < 3; ++i) s.step();  // a is generating
+        auto    b = s.sequence_add(p2, {}, greedy(4));
+        int32_t prompt_at_last_token = 0, longest_pause = 0, steps_in_prefill = 0, tokens_in_prefill = 0;
+        while (s.sequence(b).n_prompt < n_long) {
+            const int32_t before = s.sequence(a).n_generated;
+            s.step();
+            steps_in_prefill++;
+            if (s.sequence(a).n_generated > before) {
+                tokens_in_prefill++;
+                prompt_at_last_token = s.sequence(b).n_prompt;
+            }
+            longest_pause = std::max(longest_pause, s.sequence(b).n_prompt - prompt_at_last_token);
+        }
+        if (budget == 0) {
+            EXPECT_GE(tokens_in_prefill, steps_in_prefill - 1) << "a token every step";
+        } else {
+            EXPECT_LE(longest_pause, budget + cp.n_batch) << "paused past the budget";
+            EXPECT_GE(tokens_in_prefill, 1) << "never resumed during the prefill";
+            EXPECT_LT(tokens_in_prefill, steps_in_prefill - 1) << "never paused";
+        }
+        while (s.has_work()) s.step();
+        EXPECT_EQ(s.sequence(a).tokens, expected) << "budget " << budget;
+    }
+}
