@@ -4,7 +4,8 @@
 # pinned tree. Each server is started fresh for each rep, the order alternates; median of 3.
 # Usage: bench/serve.sh [reps]
 # Environment: CLIENTS, PROMPT_TOKENS, GEN_TOKENS, PORT (18480: the first of 2 x reps ports used);
-#   SERVE_SECOND=llama-server runs a second llama-server where muse would run (checks the script).
+#   SERVE_SECOND=llama-server runs a second llama-server where muse would run (checks the script);
+#   MUSE_SERVE_ARGS adds options to muse serve (e.g. "--prefill-budget 0").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/bench/serve-util.sh"
@@ -40,12 +41,12 @@ server_run() {  # NAME: start it, run the load, stop it
                            --parallel "$clients" -c "$ctx" -t 2 -fa off --host 127.0.0.1 --port "$port" ;;
         muse) server_start "$port" "$work/$name.log" "$build/bin/muse" serve -m "$model" \
                   --max-concurrency "$clients" --ctx-size "$ctx" --threads 2 --host 127.0.0.1 --port "$port" \
-                  --no-auth --data-dir "$work/data-$port" ;;
+                  --no-auth --data-dir "$work/data-$port" ${MUSE_SERVE_ARGS:-} ;;
     esac
     echo "$name: load average $(cut -d' ' -f1-3 /proc/loadavg) before the run" >&2
     "$build/bin/muse-bench-serve-load" --url "http://127.0.0.1:$port" -m "$model" --label "$name" \
         --clients "$clients" --prompt-tokens "$prompt" --gen-tokens "$gen" 2>"$work/load.log" >>"$work/runs.jsonl" ||
-        { cat "$work/load.log" >&2; exit 1; }
+        { cat "$work/load.log" >&2; echo "--- the end of $name's log:" >&2; tail -20 "$work/$name.log" >&2; exit 1; }
     grep "^$name" "$work/load.log" >&2 || true
     server_stop
 }
