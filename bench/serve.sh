@@ -5,7 +5,8 @@
 # Usage: bench/serve.sh [reps]
 # Environment: CLIENTS, PROMPT_TOKENS, GEN_TOKENS, PORT (18480: the first of 2 x reps ports used);
 #   SERVE_SECOND=llama-server runs a second llama-server where muse would run (checks the script);
-#   MUSE_SERVE_ARGS adds options to muse serve (e.g. "--prefill-budget 0").
+#   MUSE_SERVE_ARGS adds options to muse serve (e.g. "--prefill-budget 0"); LLAMA_FA=on runs
+#   llama-server with flash attention (pair it with MUSE_SERVE_ARGS=--flash-attn).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/bench/serve-util.sh"
@@ -38,7 +39,7 @@ server_run() {  # NAME: start it, run the load, stop it
     local port=$((base_port + runs++))
     case "$name" in
         llama-server*) server_start "$port" "$work/$name.log" "$build/bin/llama-server" -m "$model" \
-                           --parallel "$clients" -c "$ctx" -t 2 -fa off --host 127.0.0.1 --port "$port" ;;
+                           --parallel "$clients" -c "$ctx" -t 2 -fa "${LLAMA_FA:-off}" --host 127.0.0.1 --port "$port" ;;
         muse) server_start "$port" "$work/$name.log" "$build/bin/muse" serve -m "$model" \
                   --max-concurrency "$clients" --ctx-size "$ctx" --threads 2 --host 127.0.0.1 --port "$port" \
                   --no-auth --data-dir "$work/data-$port" ${MUSE_SERVE_ARGS:-} ;;
