@@ -67,15 +67,30 @@ token_stats token_stats_of(const float * logits, int32_t n_vocab, int32_t top_k)
     const size_t       k = (size_t) std::min(top_k, n_vocab);
     std::vector<float> heap;
     heap.reserve(k);
-    for (int32_t i = 0; i < n_vocab; ++i) {
+    const auto offer = [&](float l) {
         if (heap.size() < k) {
-            heap.push_back(logits[i]);
+            heap.push_back(l);
             std::push_heap(heap.begin(), heap.end(), std::greater<float>());
-        } else if (logits[i] > heap.front()) {
+        } else if (l > heap.front()) {
             std::pop_heap(heap.begin(), heap.end(), std::greater<float>());
-            heap.back() = logits[i];
+            heap.back() = l;
             std::push_heap(heap.begin(), heap.end(), std::greater<float>());
         }
+    };
+    // Once the heap is full almost every logit is under its smallest: four at a time are
+    // skipped with one vector compare.
+    for (int32_t i = 0; i < n4; i += 4) {
+        const float4 v = load4(logits + i);
+        if (heap.size() == k) {
+            const float  low = heap.front();
+            const float4 t   = { low, low, low, low };
+            const int4   gt  = v > t;
+            if ((gt[0] | gt[1] | gt[2] | gt[3]) == 0) continue;
+        }
+        for (int j = 0; j < 4; ++j) offer(v[j]);
+    }
+    for (int32_t i = n4; i < n_vocab; ++i) {
+        offer(logits[i]);
     }
     double mean_logprob = 0.0;
     for (float l : heap) {

@@ -2,7 +2,9 @@
 #include "reason/confidence.h"
 
 #include <gtest/gtest.h>
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <vector>
 
 using namespace muse;
@@ -37,7 +39,12 @@ TEST(token_stats, log_normaliser_matches_double_precision) {
         const double ref = m + std::log(sum);
         const auto   st  = token_stats_of(r.data(), (int32_t) r.size(), 20);
         EXPECT_NEAR(st.log_z, ref, 1e-4 * std::max(1.0, std::fabs(ref))) << "shift " << shift;
-        EXPECT_GT(st.confidence, 0.0f);
+        // DeepConf's confidence: minus the mean log-probability of the 20 most likely tokens.
+        std::vector<float> top = r;
+        std::partial_sort(top.begin(), top.begin() + 20, top.end(), std::greater<float>());
+        double mean = 0;
+        for (int i = 0; i < 20; ++i) mean += (double) top[(size_t) i] - ref;
+        EXPECT_NEAR(st.confidence, -mean / 20, 1e-4 * std::max(1.0, std::fabs(ref))) << "shift " << shift;
     }
 }
 
