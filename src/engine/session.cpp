@@ -51,12 +51,6 @@ enum seq_state {
     SEQ_STATE_FINISHED,
 };
 
-// What the first part of sampling found for one sequence.
-struct sample_pick {
-    token_stats stats;
-    llama_token token = -1;  // -1: the sequence's sampler chain chooses
-};
-
 struct seq_record {
     llama_seq_id                              id = -1;
     seq_state                                 state = SEQ_STATE_PENDING;
@@ -163,49 +157,15 @@ struct session::impl {
         return common_token_to_piece(ctx.get(), tok, s.preserved.count(tok) > 0);
     }
 
-    // The part of sampling that reads and writes only the sequence's own logits row:
-    // statistics, the UTF-8 mask, and the token itself when it is the plain argmax. It stays on
-    // one thread: with the vectorised passes it is ~0.5% of a 16-agent step, and an OpenMP loop
-    // over the sequences showed no gain above run-to-run noise (16-agent runs of 28-35 s).
-    void sample_prepare(const seq_record & s, float * logits, sample_pick & out) const {
-        const int32_t n_vocab = llama_vocab_n_tokens(mdl.vocab());
+    void sample(seq_record & s, seq_handle h, std::vector<token_event> & events) {
+        float *           logits = llama_get_logits_ith(ctx.get(), s.logits_idx);
+        const int32_t     n_vocab = llama_vocab_n_tokens(mdl.vocab());
         // Log-probabilities cost a pass over the vocabulary: only for sequences that asked.
-        if (s.params.confidence_top_k > 0) {
-            out.stats = token_stats_of(logits, n_vocab, s.params.confidence_top_k);
-        }
+        const token_stats tstats  = s.params.confidence_top_k > 0 ? token_stats_of(logits, n_vocab, s.params.confidence_top_k)
+                                                                   : token_stats{};
         mdl.utf8().apply(logits, s.utf8);
-        if (s.greedy.on) {
-            out.token = s.greedy.pick(logits, n_vocab);
-        }
-    }
-
-    // Prepares every ready sequence, then commits them in order.
-    void sample_ready(std::vector<token_event> & events) {
-        std::vector<std::pair<seq_handle, seq_record *>> ready;
-        for (auto & [h, s] : seqs) {
-            if (s.state == SEQ_STATE_READY) ready.emplace_back(h, &s);
-        }
-        if (ready.empty()) {
-            return;
-        }
-        llama_synchronize(ctx.get());
-        std::vector<float *> rows(ready.size());
-        for (size_t i = 0; i < ready.size(); ++i) {
-            rows[i] = llama_get_logits_ith(ctx.get(), ready[i].second->logits_idx);
-        }
-        std::vector<sample_pick> picks(ready.size());
-        for (size_t i = 0; i < ready.size(); ++i) {
-            sample_prepare(*ready[i].second, rows[i], picks[i]);
-        }
-        for (size_t i = 0; i < ready.size(); ++i) {
-            sample_commit(*ready[i].second, ready[i].first, rows[i], picks[i], events);
-        }
-    }
-
-    void sample_commit(seq_record & s, seq_handle h, const float * logits, const sample_pick & pick,
-                       std::vector<token_event> & events) {
-        const token_stats & tstats = pick.stats;
-        const llama_token   tok    = pick.token >= 0 ? pick.token : common_sampler_sample(s.sampler.get(), ctx.get(), s.logits_idx);
+        const llama_token tok = s.greedy.on ? s.greedy.pick(logits, n_vocab)
+                                            : common_sampler_sample(s.sampler.get(), ctx.get(), s.logits_idx);
         common_sampler_accept(s.sampler.get(), tok, true);
         s.logits_idx = -1;
         s.stats.n_generated++;
@@ -640,8 +600,10 @@ std::vector<token_event> session::step() {
     }
     std::vector<token_event> events;
     std::vector<seq_handle>  order;
-    m.sample_ready(events);
     for (auto & [h, s] : m.seqs) {
+        if (s.state == SEQ_STATE_READY) {
+            m.sample(s, h, events);
+        }
         if (s.state == SEQ_STATE_PENDING) {
             order.push_back(h);
         }
