@@ -7,8 +7,6 @@
 #include "server/json-fields.h"
 #include "server/wire-util.h"
 
-#include <cstdio>
-
 namespace muse::server {
 
 using json = nlohmann::json;
@@ -277,9 +275,7 @@ void messages_handle(server_state & st, const httplib::Request & req, httplib::R
                 try {
                     chat_run_finish(st, *run);
                 } catch (const http_error & e) {
-                    sse_write(sink, { { "type", "error" }, { "error", { { "type", anthropic_error_type(e.status) }, { "message", e.what() } } } },
-                              "error");
-                    sink.done();
+                    stream_error_end(sink, e, WIRE_FORMAT_ANTHROPIC);
                     return true;
                 }
                 auto &              c = run->choices[0];
@@ -300,10 +296,7 @@ void messages_handle(server_state & st, const httplib::Request & req, httplib::R
                 sink.done();
                 return ok;
             } catch (const std::exception & e) {
-                // A failure after the headers went out: said in the stream, and logged.
-                fprintf(stderr, "muse serve: a stream failed: %s\n", e.what());
-                sse_write(sink, json::parse(error_body(http_error(500, std::string("the stream failed: ") + e.what()), WIRE_FORMAT_ANTHROPIC)));
-                sink.done();
+                stream_failure_end(sink, e, WIRE_FORMAT_ANTHROPIC);
                 return true;
             }
         },

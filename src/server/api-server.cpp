@@ -24,17 +24,28 @@ wire_format wire_of_path(const std::string & path) {
 
 }  // namespace
 
-std::string error_body(const http_error & e, wire_format wire) {
-    json body;
+static json error_json(const http_error & e, wire_format wire) {
     if (wire == WIRE_FORMAT_ANTHROPIC) {
-        body = { { "type", "error" }, { "error", { { "type", anthropic_error_type(e.status) }, { "message", e.what() } } } };
-    } else {
-        body = { { "error", { { "message", e.what() },
-                              { "type", openai_error_type(e.status) },
-                              { "param", e.param.empty() ? json(nullptr) : json(e.param) },
-                              { "code", e.code.empty() ? json(nullptr) : json(e.code) } } } };
+        return { { "type", "error" }, { "error", { { "type", anthropic_error_type(e.status) }, { "message", e.what() } } } };
     }
-    return body.dump(-1, ' ', false, json::error_handler_t::replace);
+    return { { "error", { { "message", e.what() },
+                          { "type", openai_error_type(e.status) },
+                          { "param", e.param.empty() ? json(nullptr) : json(e.param) },
+                          { "code", e.code.empty() ? json(nullptr) : json(e.code) } } } };
+}
+
+std::string error_body(const http_error & e, wire_format wire) {
+    return error_json(e, wire).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+void stream_error_end(httplib::DataSink & sink, const http_error & e, wire_format wire) {
+    sse_write(sink, error_json(e, wire), wire == WIRE_FORMAT_ANTHROPIC ? "error" : nullptr);
+    sink.done();
+}
+
+void stream_failure_end(httplib::DataSink & sink, const std::exception & e, wire_format wire) {
+    fprintf(stderr, "muse serve: a stream failed: %s\n", e.what());
+    stream_error_end(sink, http_error(500, std::string("the stream failed: ") + e.what()), wire);
 }
 
 void error_write(httplib::Response & res, const http_error & e, wire_format wire) {

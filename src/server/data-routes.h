@@ -27,6 +27,11 @@ using route_adder = std::function<void(const char * method, const std::string & 
 
 std::string error_body(const http_error & e, wire_format wire);
 void        error_write(httplib::Response & res, const http_error & e, wire_format wire);
+// After a stream's headers went out: the error as the wire format's own event (Anthropic's
+// `event: error`), then the end of the stream.
+void        stream_error_end(httplib::DataSink & sink, const http_error & e, wire_format wire);
+// An unexpected failure inside a stream: logged, then said in it as a 500 (stream_error_end).
+void        stream_failure_end(httplib::DataSink & sink, const std::exception & e, wire_format wire);
 
 void data_routes_add(server_state & st, const route_adder & add);
 

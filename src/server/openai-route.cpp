@@ -8,8 +8,6 @@
 #include "server/openai-chat.h"
 #include "server/wire-util.h"
 
-#include <cstdio>
-
 namespace muse::server {
 
 using json = nlohmann::json;
@@ -145,9 +143,7 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
                 try {
                     chat_run_finish(st, *run);
                 } catch (const http_error & e) {
-                    sse_write(sink, { { "error", { { "message", e.what() }, { "type", openai_error_type(e.status) },
-                                                   { "param", nullptr }, { "code", e.code.empty() ? json(nullptr) : json(e.code) } } } });
-                    sink.done();
+                    stream_error_end(sink, e, WIRE_FORMAT_OPENAI);
                     return true;
                 }
                 for (size_t i = 0; i < run->choices.size(); ++i) {
@@ -181,10 +177,7 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
                 sink.done();
                 return ok;
             } catch (const std::exception & e) {
-                // A failure after the headers went out: said in the stream, and logged.
-                fprintf(stderr, "muse serve: a stream failed: %s\n", e.what());
-                sse_write(sink, json::parse(error_body(http_error(500, std::string("the stream failed: ") + e.what()), WIRE_FORMAT_OPENAI)));
-                sink.done();
+                stream_failure_end(sink, e, WIRE_FORMAT_OPENAI);
                 return true;
             }
         },
