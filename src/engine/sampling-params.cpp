@@ -4,6 +4,7 @@
 #include "common.h"
 #include "engine/error.h"
 #include "engine/sampler.h"
+#include "engine/token-stats.h"
 
 #include <cmath>
 
@@ -27,7 +28,7 @@ static std::vector<llama_token> tokenize_special(const llama_vocab * vocab, cons
     return common_tokenize(vocab, text, false, true);
 }
 
-int32_t greedy_argmax::pick(float * logits, int32_t n_vocab) const {
+int32_t sampling_shortcut::argmax(float * logits, int32_t n_vocab) const {
     for (int32_t t : masked) {
         logits[t] = -INFINITY;
     }
@@ -39,8 +40,25 @@ int32_t greedy_argmax::pick(float * logits, int32_t n_vocab) const {
     return best;
 }
 
+int32_t sampling_shortcut::sample_top_k(common_sampler * chain, float * logits, int32_t n_vocab) const {
+    for (int32_t t : masked) {
+        logits[t] = -INFINITY;
+    }
+    const auto                    top = top_logits(logits, n_vocab, top_k);
+    std::vector<llama_token_data> cur(top.size());
+    for (size_t i = 0; i < top.size(); ++i) {
+        cur[i] = { top[i].second, top[i].first, 0.0f };
+    }
+    llama_token_data_array arr = { cur.data(), cur.size(), -1, true };
+    llama_sampler_apply(common_sampler_get(chain), &arr);
+    if (arr.selected < 0 || (size_t) arr.selected >= arr.size) {
+        throw runtime_error("the sampler chain selected no token");
+    }
+    return arr.data[arr.selected].id;
+}
+
 sampler_ptr sampler_make(const llama_model * mdl, const sampling_params & sp, const chat_prompt * prompt,
-                         std::set<int32_t> * preserved_tokens, greedy_argmax * greedy) {
+                         std::set<int32_t> * preserved_tokens, sampling_shortcut * shortcut) {
     sp.validate();
     const llama_vocab *    vocab = llama_model_get_vocab(mdl);
     common_params_sampling cp;
@@ -109,24 +127,36 @@ sampler_ptr sampler_make(const llama_model * mdl, const sampling_params & sp, co
             if (llama_vocab_is_eog(vocab, t)) cp.logit_bias.push_back({ t, -INFINITY });
         }
     }
-    if (greedy) {
+    if (shortcut) {
         // Whatever top-k / top-p / min-p keep, the most likely token survives them; penalties,
         // a grammar or a reasoning budget change which token that is, so they take the chain.
+        // Top-k first: the steps before it in llama-common's default order (penalties, DRY,
+        // top-n-sigma) must be ones that do nothing.
         const bool budget = !cp.reasoning_budget_start.empty() && cp.reasoning_budget_tokens >= 0;
-        greedy->on = cp.temp <= 0.0f && cp.grammar.empty() && !budget && cp.penalty_repeat == 1.0f &&
-                     cp.penalty_freq == 0.0f && cp.penalty_present == 0.0f && cp.dry_multiplier == 0.0f &&
-                     cp.mirostat == 0 && !cp.reasoning_control;
-        greedy->masked.clear();
+        const bool plain  = cp.grammar.empty() && !budget && cp.penalty_repeat == 1.0f && cp.penalty_freq == 0.0f &&
+                           cp.penalty_present == 0.0f && cp.dry_multiplier == 0.0f && cp.mirostat == 0 &&
+                           !cp.reasoning_control && !cp.backend_sampling;
+        bool       biased = false;
+        shortcut->masked.clear();
         for (const auto & b : cp.logit_bias) {
             if (b.bias == -INFINITY) {
-                greedy->masked.push_back(b.token);
+                shortcut->masked.push_back(b.token);
             } else {
-                greedy->on = false;
+                biased = true;
             }
         }
         int32_t             n_suppress = 0;
         const llama_token * suppress   = llama_vocab_get_suppress_tokens(vocab, &n_suppress);
-        greedy->masked.insert(greedy->masked.end(), suppress, suppress + n_suppress);
+        shortcut->masked.insert(shortcut->masked.end(), suppress, suppress + n_suppress);
+        shortcut->how   = sampling_shortcut::kind::chain;
+        shortcut->top_k = 0;
+        if (plain && !biased && cp.temp <= 0.0f) {
+            shortcut->how = sampling_shortcut::kind::argmax;
+        } else if (plain && !biased && cp.top_k > 0 && cp.top_k <= 1024 && cp.top_n_sigma <= 0.0f &&
+                   cp.samplers == common_params_sampling().samplers) {
+            shortcut->how   = sampling_shortcut::kind::top_k;
+            shortcut->top_k = cp.top_k;
+        }
     }
     // llama-common leaks its sampler chain when a grammar fails to parse (the sanitizer build
     // found it): check user and schema grammars on their own first.

@@ -58,7 +58,7 @@ struct seq_record {
     std::vector<pending_piece>                pending;  // front first
     size_t                                    pending_pos = 0;  // tokens of pending.front() already in a batch
     sampler_ptr                               sampler;
-    greedy_argmax                             greedy;   // when on, the sampler's choice is the argmax
+    sampling_shortcut                         shortcut;  // when not kind::chain, how the sampler's choice is taken
     std::shared_ptr<const chat_prompt>        prompt;   // for reseeded forks; may be null
     std::shared_ptr<mtmd_input_chunks>        chunks;   // keeps media chunks alive
     std::set<int32_t>                         preserved;  // special tokens rendered into the text
@@ -164,8 +164,12 @@ struct session::impl {
         const token_stats tstats  = s.params.confidence_top_k > 0 ? token_stats_of(logits, n_vocab, s.params.confidence_top_k)
                                                                    : token_stats{};
         mdl.utf8().apply(logits, s.utf8);
-        const llama_token tok = s.greedy.on ? s.greedy.pick(logits, n_vocab)
-                                            : common_sampler_sample(s.sampler.get(), ctx.get(), s.logits_idx);
+        llama_token tok = LLAMA_TOKEN_NULL;
+        switch (s.shortcut.how) {
+            case sampling_shortcut::kind::argmax: tok = s.shortcut.argmax(logits, n_vocab); break;
+            case sampling_shortcut::kind::top_k: tok = s.shortcut.sample_top_k(s.sampler.get(), logits, n_vocab); break;
+            case sampling_shortcut::kind::chain: tok = common_sampler_sample(s.sampler.get(), ctx.get(), s.logits_idx); break;
+        }
         common_sampler_accept(s.sampler.get(), tok, true);
         s.logits_idx = -1;
         s.stats.n_generated++;
@@ -365,7 +369,7 @@ session::~session() = default;
 static void record_init(seq_record & s, const model & mdl, const sequence_params & params, const chat_prompt * prompt) {
     s.params  = params;
     s.prompt  = prompt ? std::make_shared<const chat_prompt>(prompt->clone()) : nullptr;
-    s.sampler = sampler_make(mdl.get(), params.sampling, prompt, &s.preserved, &s.greedy);
+    s.sampler = sampler_make(mdl.get(), params.sampling, prompt, &s.preserved, &s.shortcut);
     if (prompt) {
         for (const auto & stop : prompt->get().params.additional_stops) {
             s.params.stop.push_back(stop);
@@ -488,13 +492,13 @@ seq_handle session::sequence_fork(seq_handle parent_h, const sampling_params * s
     }
     if (sampling) {
         child.params.sampling = *sampling;
-        child.sampler = sampler_make(m.mdl.get(), *sampling, child.prompt.get(), nullptr, &child.greedy);
+        child.sampler = sampler_make(m.mdl.get(), *sampling, child.prompt.get(), nullptr, &child.shortcut);
         for (int32_t tok : parent.stats.tokens) {
             common_sampler_accept(child.sampler.get(), tok, true);
         }
     } else {
         child.sampler.reset(common_sampler_clone(parent.sampler.get()));
-        child.greedy = parent.greedy;
+        child.shortcut = parent.shortcut;
     }
     // Tag the parent's cells with the child's id too: the prefix is shared, not copied.
     llama_memory_seq_cp(llama_get_memory(m.ctx.get()), parent.id, child.id, -1, -1);

@@ -63,41 +63,56 @@ token_stats token_stats_of(const float * logits, int32_t n_vocab, int32_t top_k)
     if (top_k <= 0) {
         return out;
     }
-    // The k largest logits with a small min-heap: one pass, no copy of the vocabulary.
-    const size_t       k = (size_t) std::min(top_k, n_vocab);
-    std::vector<float> heap;
-    heap.reserve(k);
-    const auto offer = [&](float l) {
-        if (heap.size() < k) {
-            heap.push_back(l);
-            std::push_heap(heap.begin(), heap.end(), std::greater<float>());
-        } else if (l > heap.front()) {
-            std::pop_heap(heap.begin(), heap.end(), std::greater<float>());
-            heap.back() = l;
-            std::push_heap(heap.begin(), heap.end(), std::greater<float>());
+    const auto top = top_logits(logits, n_vocab, top_k);
+    double mean_logprob = 0.0;
+    for (const auto & [l, t] : top) {
+        mean_logprob += (double) (l - out.log_z);
+    }
+    out.confidence = top.empty() ? 0.0f : (float) (-mean_logprob / (double) top.size());
+    return out;
+}
+
+std::vector<std::pair<float, int32_t>> top_logits(const float * logits, int32_t n_vocab, int32_t k) {
+    using entry = std::pair<float, int32_t>;
+    // "Before" in the heap is "ranks higher": the heap's front is the lowest-ranked kept entry.
+    const auto ranks_higher = [](const entry & a, const entry & b) {
+        return a.first > b.first || (a.first == b.first && a.second < b.second);
+    };
+    const size_t       n = (size_t) std::max(0, std::min(k, n_vocab));
+    std::vector<entry> heap;
+    heap.reserve(n);
+    if (n == 0) {
+        return heap;
+    }
+    // Tokens come in vocabulary order, so an equal logit never displaces a kept one.
+    const auto offer = [&](float l, int32_t t) {
+        if (heap.size() < n) {
+            heap.emplace_back(l, t);
+            std::push_heap(heap.begin(), heap.end(), ranks_higher);
+        } else if (l > heap.front().first) {
+            std::pop_heap(heap.begin(), heap.end(), ranks_higher);
+            heap.back() = { l, t };
+            std::push_heap(heap.begin(), heap.end(), ranks_higher);
         }
     };
-    // Once the heap is full almost every logit is under its smallest: four at a time are
-    // skipped with one vector compare.
+    // Once the heap is full almost every logit is under its lowest: four at a time are skipped
+    // with one vector compare.
+    const int32_t n4 = n_vocab / 4 * 4;
     for (int32_t i = 0; i < n4; i += 4) {
         const float4 v = load4(logits + i);
-        if (heap.size() == k) {
-            const float  low = heap.front();
+        if (heap.size() == n) {
+            const float  low = heap.front().first;
             const float4 t   = { low, low, low, low };
             const int4   gt  = v > t;
             if ((gt[0] | gt[1] | gt[2] | gt[3]) == 0) continue;
         }
-        for (int j = 0; j < 4; ++j) offer(v[j]);
+        for (int j = 0; j < 4; ++j) offer(v[j], i + j);
     }
     for (int32_t i = n4; i < n_vocab; ++i) {
-        offer(logits[i]);
+        offer(logits[i], i);
     }
-    double mean_logprob = 0.0;
-    for (float l : heap) {
-        mean_logprob += (double) (l - out.log_z);
-    }
-    out.confidence = (float) (-mean_logprob / (double) k);
-    return out;
+    std::sort_heap(heap.begin(), heap.end(), ranks_higher);
+    return heap;
 }
 
 }  // namespace muse

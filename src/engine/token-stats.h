@@ -3,6 +3,8 @@
 // any token's log-probability is logit - log_z) and DeepConf's token confidence, the
 // negative mean log-probability of the k most likely tokens (higher = more certain).
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace muse {
 
@@ -12,5 +14,9 @@ struct token_stats {
 };
 
 token_stats token_stats_of(const float * logits, int32_t n_vocab, int32_t top_k);
+
+// The k largest logits with their tokens, largest first; of equal logits the lower token comes
+// first. One pass over the vocabulary, four logits skipped per vector compare.
+std::vector<std::pair<float, int32_t>> top_logits(const float * logits, int32_t n_vocab, int32_t k);
 
 }  // namespace muse

@@ -48,6 +48,30 @@ TEST(token_stats, log_normaliser_matches_double_precision) {
     }
 }
 
+// The k most likely tokens against a full sort, on rows with many equal logits (coarse values),
+// masked entries, a length that is not a multiple of four, and k from 1 to more than the row.
+TEST(token_stats, top_logits_are_the_sorted_k_largest_lower_token_first) {
+    uint32_t x = 777;
+    for (int32_t n : { 1, 7, 4096, 151937 }) {
+        std::vector<float> row((size_t) n);
+        for (auto & l : row) {
+            x = x * 1664525u + 1013904223u;
+            l = (float) ((x >> 16) % 200) * 0.25f - 30.0f;  // 200 distinct values: ties everywhere
+        }
+        for (size_t i = 3; i < row.size(); i += 101) row[i] = -INFINITY;
+        std::vector<std::pair<float, int32_t>> ref;
+        for (int32_t t = 0; t < n; ++t) ref.emplace_back(row[(size_t) t], t);
+        std::sort(ref.begin(), ref.end(), [](const auto & a, const auto & b) {
+            return a.first > b.first || (a.first == b.first && a.second < b.second);
+        });
+        for (int32_t k : { 0, 1, 20, 40, 1024, n + 5 }) {
+            const auto got = top_logits(row.data(), n, k);
+            const auto want = std::vector<std::pair<float, int32_t>>(ref.begin(), ref.begin() + std::min(k, n));
+            EXPECT_EQ(got, want) << "n " << n << " k " << k;
+        }
+    }
+}
+
 TEST(confidence_window, tracks_the_lowest_full_window) {
     confidence_window w(3);
     for (double c : { 5.0, 5.0, 5.0, 1.0, 1.0, 1.0, 5.0 }) w.push(c);
