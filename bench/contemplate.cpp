@@ -2,6 +2,9 @@
 // contemplate mode, side by side with llama-batched-bench -pps -kvu (the same work at the
 // kernel's limit: shared prompt computed once, all sequences in one batch) from the same tree,
 // and optionally with a running llama-server asked for n=N completions of the same prompt.
+// The three run back to back for each N and repetition, in an order that rotates, so that the
+// machine's drift falls on all of them; the ratios are medians of those same-moment ratios.
+// muse's own time is its wall time less the time inside llama_decode.
 //
 //   muse-bench-contemplate --batched-bench PATH -m MODEL [--server-url URL] [-t 2] [-r 3] [-p 512] [-n 128]
 //                          [--agents 1,2,4,8,16]
@@ -19,6 +22,7 @@
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <vector>
 
 using namespace muse;
@@ -45,7 +49,7 @@ std::string prompt_text(const model & m, int n_tokens) {
 }
 
 struct muse_run {
-    double ttft = 0, wall = 0, tokens = 0;
+    double ttft = 0, wall = 0, decode = 0, tokens = 0;
     int    prompt_tokens = 0;
 };
 
@@ -70,6 +74,7 @@ muse_run muse_once(model & m, const options & o, int agents, const std::string &
     const auto r  = reason::reason_run(s, req, {}, p);
     muse_run out;
     out.wall          = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    out.decode        = s.decode_seconds();
     out.ttft          = r.ttft_secs;
     out.tokens        = r.reasoning_tokens + r.answer_tokens;
     out.prompt_tokens = r.prompt_tokens;
@@ -81,19 +86,19 @@ struct anchor_row {
     double t_pp = 0, t = 0, speed = 0;
 };
 
-std::vector<anchor_row> batched_bench_run(const options & o, int n_prompt) {
-    std::string npl;
-    for (int n : o.agents) npl += (npl.empty() ? "" : ",") + std::to_string(n);
-    int max_agents = *std::max_element(o.agents.begin(), o.agents.end());
+// One llama-batched-bench run of N sequences (its context sized as muse's).
+anchor_row batched_bench_run(const options & o, int n_prompt, int agents) {
     const std::string cmd = "'" + o.batched_bench + "' -m '" + o.model_path + "' -t " + std::to_string(o.threads) +
-                            " -c " + std::to_string(n_prompt + max_agents * o.n_gen + 256) + " -b 512 -ub 512 -fa off" +
-                            " -npp " + std::to_string(n_prompt) + " -ntg " + std::to_string(o.n_gen) + " -npl " + npl +
-                            " -pps -kvu --output-format jsonl 2>/dev/null";
-    std::vector<anchor_row> rows;
-    for (const auto & j : muse::bench::jsonl_run(cmd, "pl")) {
-        rows.push_back({ j["pl"].get<int>(), j["t_pp"].get<double>(), j["t"].get<double>(), j["speed"].get<double>() });
+                            " -c " + std::to_string(n_prompt + agents * o.n_gen + 256) + " -b 512 -ub 512 -fa off" +
+                            " -npp " + std::to_string(n_prompt) + " -ntg " + std::to_string(o.n_gen) +
+                            " -npl " + std::to_string(agents) + " -pps -kvu --output-format jsonl 2>/dev/null";
+    const auto rows = muse::bench::jsonl_run(cmd, "pl");
+    if (rows.size() != 1) {
+        throw runtime_error("llama-batched-bench printed " + std::to_string(rows.size()) + " result rows for -npl " +
+                            std::to_string(agents) + ": " + cmd);
     }
-    return rows;
+    const auto & j = rows.front();
+    return { j["pl"].get<int>(), j["t_pp"].get<double>(), j["t"].get<double>(), j["speed"].get<double>() };
 }
 
 // Wall seconds of one `n`=N chat completion of `text` on llama-server, the prompt computed anew
@@ -143,50 +148,79 @@ int main(int argc, char ** argv) {
         const std::string text = prompt_text(m, o.n_prompt);
         // The anchor gets the same prompt length muse's chat template produces.
         const int n_prompt = (int) m.tokenize(text).size() + 12;
-        std::vector<std::vector<anchor_row>> anchor_reps;
-        for (int r = 0; r < o.reps; ++r) anchor_reps.push_back(batched_bench_run(o, n_prompt));
-        std::vector<std::vector<double>> server_walls(o.agents.size());
-        if (!o.server_url.empty()) {
-            auto cli = muse::bench::client_make(o.server_url, "", 3600);
-            for (size_t i = 0; i < o.agents.size(); ++i)
-                for (int r = 0; r < o.reps; ++r)
-                    server_walls[i].push_back(server_once(cli, o, o.agents[i], text, 1000u + (uint32_t) r));
+        std::optional<httplib::Client> server;
+        if (!o.server_url.empty()) server.emplace(muse::bench::client_make(o.server_url, "", 3600));
+
+        struct samples {
+            std::vector<double> ttft, wall, decode, toks, anchor, server, vs_anchor, vs_server;
+        };
+        std::vector<samples> at(o.agents.size());
+        for (int r = 0; r < o.reps; ++r) {
+            for (size_t i = 0; i < o.agents.size(); ++i) {
+                const int      n    = o.agents[i];
+                const uint32_t seed = 1000u + (uint32_t) r;
+                samples &      x    = at[i];
+                muse_run       mr;
+                anchor_row     ar;
+                double         sw    = 0;
+                const int      first = (int) ((r + i) % 3);
+                for (int k = 0; k < 3; ++k) {
+                    switch ((first + k) % 3) {
+                        case 0: mr = muse_once(m, o, n, text, seed); break;
+                        case 1: ar = batched_bench_run(o, n_prompt, n); break;
+                        case 2: if (server) sw = server_once(*server, o, n, text, seed); break;
+                    }
+                }
+                x.ttft.push_back(mr.ttft);
+                x.wall.push_back(mr.wall);
+                x.decode.push_back(mr.decode);
+                x.toks.push_back(mr.tokens / mr.wall);
+                x.anchor.push_back(ar.t);
+                x.vs_anchor.push_back(mr.wall / ar.t);
+                if (server) {
+                    x.server.push_back(sw);
+                    x.vs_server.push_back(mr.wall / sw);
+                }
+                fprintf(stderr, "rep %d N=%d: muse %.2f s (decode %.2f), batched-bench %.2f s%s\n", r + 1, n, mr.wall,
+                        mr.decode, ar.t, server ? (", llama-server " + std::to_string(sw) + " s").c_str() : "");
+            }
         }
 
         const uint64_t kv = m.info().kv_bytes_per_token;
-        printf("model %s, %d threads, prompt ~%d tokens shared, %d generated per agent, median of %d\n\n",
+        printf("model %s, %d threads, prompt ~%d tokens shared, %d generated per agent, median of %d\n"
+               "ratios: median over repetitions of muse / anchor run back to back (min-max in brackets)\n\n",
                o.model_path.c_str(), o.threads, n_prompt, o.n_gen, o.reps);
-        printf("| %3s | %9s | %9s | %11s | %14s | %9s | %14s | %12s | %12s | %11s | %14s |\n", "N", "TTFT s", "TTFT/N=1",
-               "muse wall s", "batched-bench s", "ratio", "llama-server s", "muse/server", "muse tok/s", "KV MiB",
-               "KV if copied");
-        printf("|-----|-----------|-----------|-------------|----------------|-----------|----------------|--------------|"
-               "--------------|-------------|----------------|\n");
+        printf("| %3s | %6s | %8s | %9s | %10s | %10s | %9s | %21s | %9s | %21s | %8s | %7s | %7s |\n", "N", "TTFT s",
+               "TTFT/N=1", "muse wall", "muse own s", "muse own %", "b-bench s", "muse / b-bench", "server s",
+               "muse / server", "muse t/s", "KV MiB", "copied");
+        printf("|-----|--------|----------|-----------|------------|------------|-----------|-----------------------|"
+               "-----------|-----------------------|----------|---------|---------|\n");
+        const auto ratio = [](const std::vector<double> & v) {
+            if (v.empty()) return std::string("-");
+            char buf[64];
+            snprintf(buf, sizeof(buf), "%.3fx [%.2f-%.2f]", median(v), *std::min_element(v.begin(), v.end()),
+                     *std::max_element(v.begin(), v.end()));
+            return std::string(buf);
+        };
         double ttft1 = 0;
         for (size_t i = 0; i < o.agents.size(); ++i) {
-            const int n = o.agents[i];
-            std::vector<double> ttft, wall, toks;
-            for (int r = 0; r < o.reps; ++r) {
-                const auto run = muse_once(m, o, n, text, 1000u + (uint32_t) r);
-                ttft.push_back(run.ttft);
-                wall.push_back(run.wall);
-                toks.push_back(run.tokens / run.wall);
+            const int       n = o.agents[i];
+            const samples & x = at[i];
+            std::vector<double> own, own_share;
+            for (size_t r = 0; r < x.wall.size(); ++r) {
+                own.push_back(x.wall[r] - x.decode[r]);
+                own_share.push_back(100.0 * own.back() / x.wall[r]);
             }
-            std::vector<double> anchor;
-            for (const auto & rows : anchor_reps)
-                for (const auto & row : rows)
-                    if (row.pl == n) anchor.push_back(row.t);
-            const double t1 = median(ttft);
-            if (n == o.agents.front()) ttft1 = t1;
+            const double t1 = median(x.ttft);
+            if (i == 0) ttft1 = t1;
             const double kv_shared = (double) kv * (n_prompt + n * o.n_gen) / (1 << 20);
             const double kv_copied = (double) kv * n * (n_prompt + o.n_gen) / (1 << 20);
-            char server[32] = "-", server_ratio[32] = "-";
-            if (!server_walls[i].empty()) {
-                snprintf(server, sizeof(server), "%.2f", median(server_walls[i]));
-                snprintf(server_ratio, sizeof(server_ratio), "%.3fx", median(wall) / median(server_walls[i]));
-            }
-            printf("| %3d | %9.2f | %8.2fx | %11.2f | %14.2f | %8.3fx | %14s | %12s | %12.1f | %11.1f | %14.1f |\n", n, t1,
-                   t1 / ttft1, median(wall), median(anchor), median(wall) / median(anchor), server, server_ratio,
-                   median(toks), kv_shared, kv_copied);
+            char server_s[32] = "-";
+            if (!x.server.empty()) snprintf(server_s, sizeof(server_s), "%.2f", median(x.server));
+            printf("| %3d | %6.2f | %7.2fx | %9.2f | %10.2f | %9.1f%% | %9.2f | %21s | %9s | %21s | %8.1f | %7.1f | %7.1f |\n",
+                   n, t1, t1 / ttft1, median(x.wall), median(own), median(own_share), median(x.anchor),
+                   ratio(x.vs_anchor).c_str(), server_s, ratio(x.vs_server).c_str(), median(x.toks), kv_shared,
+                   kv_copied);
             fflush(stdout);
         }
     } catch (const std::exception & e) {

@@ -14,6 +14,7 @@
 #include "mtmd.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 #include <thread>
@@ -80,6 +81,7 @@ struct session::impl {
     std::vector<llama_seq_id>       free_ids;
     seq_handle                      next_handle = 1;
     int64_t                         n_decoded   = 0;
+    std::chrono::steady_clock::duration decode_time{};
     int64_t                         prompt_since_generating = 0;  // prompt tokens decoded since generating ones were
     step_hooks                      hooks;
 
@@ -204,9 +206,11 @@ struct session::impl {
     // Media chunks are encoded and decoded on their own (mtmd), once the text before them is in.
     void decode_media(seq_record & s) {
         while (!s.pending.empty() && s.pending.front().media) {
-            llama_pos new_n_past = 0;
+            llama_pos     new_n_past = 0;
+            const auto    t0         = std::chrono::steady_clock::now();
             const int32_t rc = mtmd_helper_eval_chunk_single(mdl.projector(), ctx.get(), s.pending.front().media,
                                                              s.stats.n_past, s.id, params.n_batch, false, &new_n_past);
+            decode_time += std::chrono::steady_clock::now() - t0;
             if (rc != 0) {
                 throw runtime_error("encoding an image/audio chunk failed (code " + std::to_string(rc) + ")");
             }
@@ -291,7 +295,9 @@ struct session::impl {
         if (batch.n_tokens == 0) {
             return;
         }
+        const auto    t0 = std::chrono::steady_clock::now();
         const int32_t rc = llama_decode(ctx.get(), batch);
+        decode_time += std::chrono::steady_clock::now() - t0;
         if (rc != 0) {
             std::set<llama_seq_id> in_batch;
             for (int32_t i = 0; i < batch.n_tokens; ++i) {
@@ -643,6 +649,7 @@ int32_t session::n_ctx_seq() const { return (int32_t) llama_n_ctx_seq(impl_->ctx
 int32_t session::n_seq_max() const { return impl_->params.n_seq_max; }
 int32_t session::n_live() const { return impl_->params.n_seq_max - (int32_t) impl_->free_ids.size(); }
 int64_t session::n_decoded() const { return impl_->n_decoded; }
+double  session::decode_seconds() const { return std::chrono::duration<double>(impl_->decode_time).count(); }
 
 int32_t session::kv_pos_max(seq_handle h) const {
     const auto & s = impl_->get(h);

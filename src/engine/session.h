@@ -173,6 +173,9 @@ class session {
     int32_t kv_pos_max(seq_handle seq) const;
     // Tokens decoded so far by this session (every sequence, prompt and generated).
     int64_t n_decoded() const;
+    // Wall seconds this session has spent in llama_decode and media encoding: the rest of a
+    // run's time is muse's own (sampling, scheduling, text).
+    double decode_seconds() const;
 
     llama_context * get() const;
     const model &   get_model() const;

@@ -2,6 +2,7 @@
 // sequences batched together produce what each produces alone; freed cells are freed.
 #include "test-util.h"
 
+#include <chrono>
 #include <map>
 
 using namespace muse;
@@ -27,12 +28,19 @@ TEST_P(sequences, fork_after_prefill_equals_unforked_run) {
     const auto expected = alone(*mdl, p, 24);
 
     session s(*mdl, context_small());
-    auto    parent = s.sequence_add(p, {}, greedy(24));
+    EXPECT_EQ(s.decode_seconds(), 0.0);
+    const auto t0     = std::chrono::steady_clock::now();
+    auto       parent = s.sequence_add(p, {}, greedy(24));
     s.prefill(parent);
+    const double prefill_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_GT(s.decode_seconds(), 0.0);
+    EXPECT_LE(s.decode_seconds(), prefill_secs);
     const int64_t decoded_before = s.n_decoded();
+    const double  decode_before  = s.decode_seconds();
     auto          child          = s.sequence_fork(parent);
     s.sequence_cancel(parent);
     EXPECT_EQ(s.n_decoded(), decoded_before) << "a fork must not recompute the prompt";
+    EXPECT_EQ(s.decode_seconds(), decode_before);
     EXPECT_EQ(run_to_end(s, child).first, expected);
     EXPECT_EQ(s.sequence(child).n_prompt, 0);
     EXPECT_GT(s.sequence(child).n_shared, 0);
