@@ -2,6 +2,7 @@
 // Engine-internal: a common_sampler built from muse's settings and a chat prompt.
 #include "engine/chat-prompt.h"
 #include "engine/sampling-params.h"
+#include "engine/token-stats.h"
 #include "sampling.h"
 
 #include <memory>
@@ -37,8 +38,11 @@ struct sampling_shortcut {
     int32_t argmax(float * logits, int32_t n_vocab) const;
     // The token `chain` samples from `logits` (writes -inf to the masked ones). The chain's
     // state (its random generator) advances as in common_sampler_sample; accepting the token is
-    // the caller's.
-    int32_t sample_top_k(common_sampler * chain, float * logits, int32_t n_vocab) const;
+    // the caller's. `before_masks` (optional): the row's top_logits taken before the masks
+    // (this shortcut's and any the caller applied since), at least top_k of them — reused when
+    // the masks left its first top_k alone, which then are the masked row's top k.
+    int32_t sample_top_k(common_sampler * chain, float * logits, int32_t n_vocab,
+                         const ranked_logits * before_masks = nullptr) const;
 };
 
 // `prompt` may be null (raw completion without a chat template). `shortcut` (optional) says

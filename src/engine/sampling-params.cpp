@@ -4,8 +4,8 @@
 #include "common.h"
 #include "engine/error.h"
 #include "engine/sampler.h"
-#include "engine/token-stats.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace muse {
@@ -40,11 +40,23 @@ int32_t sampling_shortcut::argmax(float * logits, int32_t n_vocab) const {
     return best;
 }
 
-int32_t sampling_shortcut::sample_top_k(common_sampler * chain, float * logits, int32_t n_vocab) const {
+int32_t sampling_shortcut::sample_top_k(common_sampler * chain, float * logits, int32_t n_vocab,
+                                        const ranked_logits * before_masks) const {
     for (int32_t t : masked) {
         logits[t] = -INFINITY;
     }
-    const auto                    top = top_logits(logits, n_vocab, top_k);
+    // Masks only lower logits (to -inf): if the k best kept theirs, nothing overtook them.
+    bool reuse = before_masks && before_masks->size() >= (size_t) std::min(top_k, n_vocab);
+    for (size_t i = 0; reuse && i < (size_t) std::min(top_k, n_vocab); ++i) {
+        const auto & [l, t] = (*before_masks)[i];
+        reuse               = logits[t] == l;
+    }
+    ranked_logits top;
+    if (reuse) {
+        top.assign(before_masks->begin(), before_masks->begin() + std::min(top_k, n_vocab));
+    } else {
+        top = top_logits(logits, n_vocab, top_k);
+    }
     std::vector<llama_token_data> cur(top.size());
     for (size_t i = 0; i < top.size(); ++i) {
         cur[i] = { top[i].second, top[i].first, 0.0f };

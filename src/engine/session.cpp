@@ -162,14 +162,23 @@ struct session::impl {
     void sample(seq_record & s, seq_handle h, std::vector<token_event> & events) {
         float *           logits = llama_get_logits_ith(ctx.get(), s.logits_idx);
         const int32_t     n_vocab = llama_vocab_n_tokens(mdl.vocab());
-        // Log-probabilities cost a pass over the vocabulary: only for sequences that asked.
-        const token_stats tstats  = s.params.confidence_top_k > 0 ? token_stats_of(logits, n_vocab, s.params.confidence_top_k)
-                                                                   : token_stats{};
+        // Log-probabilities cost a pass over the vocabulary: only for sequences that asked. The
+        // top-k shortcut's candidates come from the same ranking unless a mask changed it.
+        const int32_t conf_k   = s.params.confidence_top_k;
+        const int32_t sample_k = s.shortcut.how == sampling_shortcut::kind::top_k ? s.shortcut.top_k : 0;
+        ranked_logits top;
+        token_stats   tstats;
+        if (conf_k > 0) {
+            top    = top_logits(logits, n_vocab, std::max(conf_k, sample_k));
+            tstats = token_stats_of(logits, n_vocab, top, conf_k);
+        }
         mdl.utf8().apply(logits, s.utf8);
         llama_token tok = LLAMA_TOKEN_NULL;
         switch (s.shortcut.how) {
             case sampling_shortcut::kind::argmax: tok = s.shortcut.argmax(logits, n_vocab); break;
-            case sampling_shortcut::kind::top_k: tok = s.shortcut.sample_top_k(s.sampler.get(), logits, n_vocab); break;
+            case sampling_shortcut::kind::top_k:
+                tok = s.shortcut.sample_top_k(s.sampler.get(), logits, n_vocab, top.empty() ? nullptr : &top);
+                break;
             case sampling_shortcut::kind::chain: tok = common_sampler_sample(s.sampler.get(), ctx.get(), s.logits_idx); break;
         }
         common_sampler_accept(s.sampler.get(), tok, true);

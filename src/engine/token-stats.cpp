@@ -39,19 +39,18 @@ float4 exp_nonpositive(float4 x) {
 }  // namespace
 
 token_stats token_stats_of(const float * logits, int32_t n_vocab, int32_t top_k) {
+    return token_stats_of(logits, n_vocab, top_logits(logits, n_vocab, std::max(top_k, 1)), top_k);
+}
+
+token_stats token_stats_of(const float * logits, int32_t n_vocab, const ranked_logits & top, int32_t top_k) {
     token_stats out;
-    const int32_t n4 = n_vocab / 4 * 4;
-    float4        m4 = { -INFINITY, -INFINITY, -INFINITY, -INFINITY };
-    for (int32_t i = 0; i < n4; i += 4) {
-        const float4 v = load4(logits + i);
-        m4             = v > m4 ? v : m4;
+    if (n_vocab <= 0 || top.empty()) {
+        return out;
     }
-    float max_logit = std::max(std::max(m4[0], m4[1]), std::max(m4[2], m4[3]));
-    for (int32_t i = n4; i < n_vocab; ++i) {
-        max_logit = std::max(max_logit, logits[i]);
-    }
+    const float max_logit = top.front().first;
     // Four float partial sums (each adds ~38k terms in [0, 1]), totalled in double.
-    float4 s4 = {};
+    const int32_t n4 = n_vocab / 4 * 4;
+    float4        s4 = {};
     for (int32_t i = 0; i < n4; i += 4) {
         s4 += exp_nonpositive(load4(logits + i) - max_logit);
     }
@@ -60,19 +59,19 @@ token_stats token_stats_of(const float * logits, int32_t n_vocab, int32_t top_k)
         sum += std::exp((double) (logits[i] - max_logit));
     }
     out.log_z = max_logit + (float) std::log(sum);
-    if (top_k <= 0) {
+    const size_t k = (size_t) std::max(0, std::min(top_k, (int32_t) top.size()));
+    if (k == 0) {
         return out;
     }
-    const auto top = top_logits(logits, n_vocab, top_k);
     double mean_logprob = 0.0;
-    for (const auto & [l, t] : top) {
-        mean_logprob += (double) (l - out.log_z);
+    for (size_t i = 0; i < k; ++i) {
+        mean_logprob += (double) (top[i].first - out.log_z);
     }
-    out.confidence = top.empty() ? 0.0f : (float) (-mean_logprob / (double) top.size());
+    out.confidence = (float) (-mean_logprob / (double) k);
     return out;
 }
 
-std::vector<std::pair<float, int32_t>> top_logits(const float * logits, int32_t n_vocab, int32_t k) {
+ranked_logits top_logits(const float * logits, int32_t n_vocab, int32_t k) {
     using entry = std::pair<float, int32_t>;
     // "Before" in the heap is "ranks higher": the heap's front is the lowest-ranked kept entry.
     const auto ranks_higher = [](const entry & a, const entry & b) {

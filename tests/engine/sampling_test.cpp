@@ -140,7 +140,10 @@ TEST_P(sampling_shortcuts, top_k_samples_the_token_of_llama_commons_chain) {
                 }
                 const int32_t expected = chain_pick(whole.get(), logits);
                 std::vector<float> work = logits;
-                const int32_t got = sc.sample_top_k(fast.get(), work.data(), n_vocab);
+                // Every other trial hands over the ranking taken before the masks: reused when
+                // they left it alone, taken anew when they masked one of its tokens.
+                const ranked_logits before = top_logits(logits.data(), n_vocab, sc.top_k + 5);
+                const int32_t got = sc.sample_top_k(fast.get(), work.data(), n_vocab, trial % 2 ? &before : nullptr);
                 EXPECT_EQ(got, expected) << "trial " << trial << " temperature " << temperature;
                 differ_from_argmax += got != sampling_shortcut{}.argmax(work.data(), n_vocab);
                 common_sampler_accept(fast.get(), got, true);
@@ -164,6 +167,7 @@ TEST_P(sampling_shortcuts, generate_what_the_chain_generates) {
         fast.sampling.ignore_eos    = ignore_eos;
         fast.sampling.temperature   = temperature;
         fast.sampling.seed          = 99;
+        fast.confidence_top_k       = 20;  // the shortcut then reuses the confidence ranking
         auto slow                   = fast;
         slow.sampling.repeat_penalty = 1.1f;
         slow.sampling.repeat_last_n  = 0;
