@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <map>
 #include <set>
 #include <thread>
@@ -159,28 +160,51 @@ struct session::impl {
         return common_token_to_piece(ctx.get(), tok, s.preserved.count(tok) > 0);
     }
 
-    void sample(seq_record & s, seq_handle h, std::vector<token_event> & events) {
-        float *           logits = llama_get_logits_ith(ctx.get(), s.logits_idx);
-        const int32_t     n_vocab = llama_vocab_n_tokens(mdl.vocab());
-        // Log-probabilities cost a pass over the vocabulary: only for sequences that asked. The
-        // top-k shortcut's candidates come from the same ranking unless a mask changed it.
-        const int32_t conf_k   = s.params.confidence_top_k;
-        const int32_t sample_k = s.shortcut.how == sampling_shortcut::kind::top_k ? s.shortcut.top_k : 0;
-        ranked_logits top;
-        token_stats   tstats;
-        if (conf_k > 0) {
-            top    = top_logits(logits, n_vocab, std::max(conf_k, sample_k));
-            tstats = token_stats_of(logits, n_vocab, top, conf_k);
+    // What the first part of sampling found for one sequence.
+    struct sample_pick {
+        token_stats        stats;
+        llama_token        token = LLAMA_TOKEN_NULL;  // null: llama-common's whole chain chooses
+        std::exception_ptr error;
+    };
+
+    // The part of sampling that reads and writes only the sequence's own logits row and sampler,
+    // so the ready sequences go through it on every thread at once: the statistics, the UTF-8
+    // mask, and the token itself where a shortcut takes it (common_sampler_sample reads the
+    // context, so the whole chain waits for sample_commit).
+    void sample_pick_token(seq_record & s, float * logits, sample_pick & out) const noexcept {
+        try {
+            const int32_t n_vocab = llama_vocab_n_tokens(mdl.vocab());
+            // Log-probabilities cost a pass over the vocabulary: only for sequences that asked.
+            // The top-k shortcut's candidates come from the same ranking unless a mask changed it.
+            const int32_t conf_k   = s.params.confidence_top_k;
+            const int32_t sample_k = s.shortcut.how == sampling_shortcut::kind::top_k ? s.shortcut.top_k : 0;
+            ranked_logits top;
+            if (conf_k > 0) {
+                top       = top_logits(logits, n_vocab, std::max(conf_k, sample_k));
+                out.stats = token_stats_of(logits, n_vocab, top, conf_k);
+            }
+            mdl.utf8().apply(logits, s.utf8);
+            switch (s.shortcut.how) {
+                case sampling_shortcut::kind::argmax: out.token = s.shortcut.argmax(logits, n_vocab); break;
+                case sampling_shortcut::kind::top_k:
+                    out.token = s.shortcut.sample_top_k(s.sampler.get(), logits, n_vocab, top.empty() ? nullptr : &top);
+                    break;
+                case sampling_shortcut::kind::chain: break;
+            }
+        } catch (...) {
+            out.error = std::current_exception();
         }
-        mdl.utf8().apply(logits, s.utf8);
-        llama_token tok = LLAMA_TOKEN_NULL;
-        switch (s.shortcut.how) {
-            case sampling_shortcut::kind::argmax: tok = s.shortcut.argmax(logits, n_vocab); break;
-            case sampling_shortcut::kind::top_k:
-                tok = s.shortcut.sample_top_k(s.sampler.get(), logits, n_vocab, top.empty() ? nullptr : &top);
-                break;
-            case sampling_shortcut::kind::chain: tok = common_sampler_sample(s.sampler.get(), ctx.get(), s.logits_idx); break;
+    }
+
+    // The rest, one sequence at a time: the chain's choice where no shortcut took it, then the
+    // token's text, stop strings and limits.
+    void sample_commit(seq_record & s, seq_handle h, const float * logits, const sample_pick & pick,
+                       std::vector<token_event> & events) {
+        if (pick.error) {
+            std::rethrow_exception(pick.error);
         }
+        const llama_token tok = pick.token != LLAMA_TOKEN_NULL ? pick.token
+                                                               : common_sampler_sample(s.sampler.get(), ctx.get(), s.logits_idx);
         common_sampler_accept(s.sampler.get(), tok, true);
         s.logits_idx = -1;
         s.stats.n_generated++;
@@ -189,8 +213,8 @@ struct session::impl {
         token_event ev;
         ev.seq        = h;
         ev.token      = tok;
-        ev.confidence = tstats.confidence;
-        ev.logprob    = s.params.confidence_top_k > 0 ? logits[tok] - tstats.log_z : 0.0f;  // never a masked token
+        ev.confidence = pick.stats.confidence;
+        ev.logprob    = s.params.confidence_top_k > 0 ? logits[tok] - pick.stats.log_z : 0.0f;  // never a masked token
         if (llama_vocab_is_eog(mdl.vocab(), tok)) {
             finish(s, FINISH_REASON_STOP, &ev);
         } else {
@@ -210,6 +234,31 @@ struct session::impl {
             }
         }
         events.push_back(std::move(ev));
+    }
+
+    // Samples every sequence that has logits. The first parts run on ggml's OpenMP threads,
+    // which wait idle between decodes (a 16-agent contemplation spent 2.4% of its wall time
+    // sampling on one of two cores); the commits follow in sequence order.
+    void sample_ready(std::vector<token_event> & events) {
+        std::vector<std::pair<seq_handle, seq_record *>> ready;
+        for (auto & [h, s] : seqs) {
+            if (s.state == SEQ_STATE_READY) {
+                ready.emplace_back(h, &s);
+            }
+        }
+        std::vector<float *> rows(ready.size());
+        for (size_t i = 0; i < ready.size(); ++i) {
+            rows[i] = llama_get_logits_ith(ctx.get(), ready[i].second->logits_idx);
+        }
+        std::vector<sample_pick> picks(ready.size());
+        const int64_t            n = (int64_t) ready.size();
+#pragma omp parallel for num_threads(params.n_threads) schedule(dynamic, 1) if (n > 1)
+        for (int64_t i = 0; i < n; ++i) {
+            sample_pick_token(*ready[(size_t) i].second, rows[(size_t) i], picks[(size_t) i]);
+        }
+        for (size_t i = 0; i < ready.size(); ++i) {
+            sample_commit(*ready[i].second, ready[i].first, rows[i], picks[i], events);
+        }
     }
 
     // Media chunks are encoded and decoded on their own (mtmd), once the text before them is in.
@@ -619,10 +668,8 @@ std::vector<token_event> session::step() {
     }
     std::vector<token_event> events;
     std::vector<seq_handle>  order;
+    m.sample_ready(events);
     for (auto & [h, s] : m.seqs) {
-        if (s.state == SEQ_STATE_READY) {
-            m.sample(s, h, events);
-        }
         if (s.state == SEQ_STATE_PENDING) {
             order.push_back(h);
         }

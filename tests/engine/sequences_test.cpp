@@ -93,6 +93,42 @@ TEST_P(sequences, different_prompts_batched_equal_each_alone) {
     for (size_t i = 0; i < hs.size(); ++i) EXPECT_EQ(s.sequence(hs[i]).tokens, expected[i]) << texts[i];
 }
 
+// The ready sequences of a step are sampled on all the session's threads: each one's draws stay
+// its own. Sampled (top-k shortcut and whole chain), greedy, with and without confidence
+// statistics: two threads generate what one thread generates. (Batched against alone is no test
+// for sampling: a batch's logits differ in the last bits, which flips a draw now and then.)
+TEST_P(sequences, sampling_on_several_threads_equals_one_thread) {
+    const auto p = user_prompt(*mdl, "Tell me a story.");
+    std::vector<sequence_params> kinds;
+    for (uint32_t seed : { 1u, 2u, 3u, 4u, 5u }) {
+        auto sp                 = greedy(24);
+        sp.sampling.temperature = 1.0f;
+        sp.sampling.seed        = seed;
+        sp.confidence_top_k     = seed % 2 ? 20 : 0;
+        kinds.push_back(sp);
+    }
+    kinds[2].sampling.repeat_penalty = 1.2f;  // the whole chain, after the threads' part
+    kinds.push_back(greedy(24));
+    kinds.back().confidence_top_k = 20;
+    const auto generate = [&](int32_t n_threads) {
+        auto cp      = context_small(8);
+        cp.n_threads = n_threads;
+        session                 s(*mdl, cp);
+        std::vector<seq_handle> hs;
+        for (const auto & sp : kinds) hs.push_back(s.sequence_add(p, {}, sp));
+        std::vector<std::vector<int32_t>> tokens;
+        while (s.has_work()) s.step();
+        for (auto h : hs) tokens.push_back(s.sequence(h).tokens);
+        return tokens;
+    };
+    const auto one = generate(1);
+    const auto two = generate(2);
+    EXPECT_NE(one[0], one[1]);
+    for (size_t i = 0; i < kinds.size(); ++i) {
+        EXPECT_EQ(two[i], one[i]) << "sequence " << i;
+    }
+}
+
 TEST_P(sequences, finished_and_cancelled_sequences_free_their_cells) {
     session s(*mdl, context_small(4));
     auto    a = s.sequence_add(user_prompt(*mdl, "one"), {}, greedy(4));
