@@ -9,6 +9,7 @@
 //   muse-bench-contemplate --batched-bench PATH -m MODEL [--server-url URL] [-t 2] [-r 3] [-p 512] [-n 128]
 //                          [--agents 1,2,4,8,16]
 #include "engine/backend.h"
+#include "engine/chat-prompt.h"
 #include "engine/error.h"
 #include "engine/model.h"
 #include "engine/session.h"
@@ -146,8 +147,11 @@ int main(int argc, char ** argv) {
         mp.path = o.model_path;
         model m(be, mp);
         const std::string text = prompt_text(m, o.n_prompt);
-        // The anchor gets the same prompt length muse's chat template produces.
-        const int n_prompt = (int) m.tokenize(text).size() + 12;
+        // The anchor gets the prompt length muse's chat template produces (contemplation thinks).
+        chat_request templated;
+        templated.messages.push_back({ "user", text, {}, "", {}, "", "" });
+        templated.enable_thinking = true;
+        const int n_prompt = (int) m.tokenize(chat_format(m, templated, m.media_marker()).text()).size();
         std::optional<httplib::Client> server;
         if (!o.server_url.empty()) server.emplace(muse::bench::client_make(o.server_url, "", 3600));
 
@@ -181,8 +185,9 @@ int main(int argc, char ** argv) {
                     x.server.push_back(sw);
                     x.vs_server.push_back(mr.wall / sw);
                 }
-                fprintf(stderr, "rep %d N=%d: muse %.2f s (decode %.2f), batched-bench %.2f s%s\n", r + 1, n, mr.wall,
-                        mr.decode, ar.t, server ? (", llama-server " + std::to_string(sw) + " s").c_str() : "");
+                fprintf(stderr, "rep %d N=%d: muse %.2f s (decode %.2f, prompt %d tokens), batched-bench %.2f s%s\n", r + 1,
+                        n, mr.wall, mr.decode, mr.prompt_tokens, ar.t,
+                        server ? (", llama-server " + std::to_string(sw) + " s").c_str() : "");
             }
         }
 
