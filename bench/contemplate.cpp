@@ -21,7 +21,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>
@@ -54,9 +53,12 @@ struct muse_run {
     int    prompt_tokens = 0;
 };
 
-muse_run muse_once(model & m, const options & o, int agents, const std::string & text, uint32_t seed) {
+// The context both muse and the anchor get: the shared prompt, every agent's tokens, and room.
+int ctx_size(const options & o, int n_prompt, int agents) { return n_prompt + agents * o.n_gen + 256; }
+
+muse_run muse_once(model & m, const options & o, int n_prompt, int agents, const std::string & text, uint32_t seed) {
     context_params cp;
-    cp.n_ctx     = o.n_prompt + agents * o.n_gen + 256;
+    cp.n_ctx     = ctx_size(o, n_prompt, agents);
     cp.n_batch   = 512;
     cp.n_seq_max = agents + 2;
     cp.n_threads = o.threads;
@@ -82,15 +84,11 @@ muse_run muse_once(model & m, const options & o, int agents, const std::string &
     return out;
 }
 
-struct anchor_row {
-    int    pl = 0;
-    double t_pp = 0, t = 0, speed = 0;
-};
-
-// One llama-batched-bench run of N sequences (its context sized as muse's).
-anchor_row batched_bench_run(const options & o, int n_prompt, int agents) {
+// Seconds of one llama-batched-bench run of N sequences (prompt and generation), its context
+// sized as muse's.
+double batched_bench_run(const options & o, int n_prompt, int agents) {
     const std::string cmd = "'" + o.batched_bench + "' -m '" + o.model_path + "' -t " + std::to_string(o.threads) +
-                            " -c " + std::to_string(n_prompt + agents * o.n_gen + 256) + " -b 512 -ub 512 -fa off" +
+                            " -c " + std::to_string(ctx_size(o, n_prompt, agents)) + " -b 512 -ub 512 -fa off" +
                             " -npp " + std::to_string(n_prompt) + " -ntg " + std::to_string(o.n_gen) +
                             " -npl " + std::to_string(agents) + " -pps -kvu --output-format jsonl 2>/dev/null";
     const auto rows = muse::bench::jsonl_run(cmd, "pl");
@@ -98,8 +96,7 @@ anchor_row batched_bench_run(const options & o, int n_prompt, int agents) {
         throw runtime_error("llama-batched-bench printed " + std::to_string(rows.size()) + " result rows for -npl " +
                             std::to_string(agents) + ": " + cmd);
     }
-    const auto & j = rows.front();
-    return { j["pl"].get<int>(), j["t_pp"].get<double>(), j["t"].get<double>(), j["speed"].get<double>() };
+    return rows.front()["t"].get<double>();
 }
 
 // Wall seconds of one `n`=N chat completion of `text` on llama-server, the prompt computed anew
@@ -165,13 +162,12 @@ int main(int argc, char ** argv) {
                 const uint32_t seed = 1000u + (uint32_t) r;
                 samples &      x    = at[i];
                 muse_run       mr;
-                anchor_row     ar;
-                double         sw    = 0;
+                double         anchor = 0, sw = 0;
                 const int      first = (int) ((r + i) % 3);
                 for (int k = 0; k < 3; ++k) {
                     switch ((first + k) % 3) {
-                        case 0: mr = muse_once(m, o, n, text, seed); break;
-                        case 1: ar = batched_bench_run(o, n_prompt, n); break;
+                        case 0: mr = muse_once(m, o, n_prompt, n, text, seed); break;
+                        case 1: anchor = batched_bench_run(o, n_prompt, n); break;
                         case 2: if (server) sw = server_once(*server, o, n, text, seed); break;
                     }
                 }
@@ -179,14 +175,14 @@ int main(int argc, char ** argv) {
                 x.wall.push_back(mr.wall);
                 x.decode.push_back(mr.decode);
                 x.toks.push_back(mr.tokens / mr.wall);
-                x.anchor.push_back(ar.t);
-                x.vs_anchor.push_back(mr.wall / ar.t);
+                x.anchor.push_back(anchor);
+                x.vs_anchor.push_back(mr.wall / anchor);
                 if (server) {
                     x.server.push_back(sw);
                     x.vs_server.push_back(mr.wall / sw);
                 }
                 fprintf(stderr, "rep %d N=%d: muse %.2f s (decode %.2f, prompt %d tokens), batched-bench %.2f s%s\n", r + 1,
-                        n, mr.wall, mr.decode, mr.prompt_tokens, ar.t,
+                        n, mr.wall, mr.decode, mr.prompt_tokens, anchor,
                         server ? (", llama-server " + std::to_string(sw) + " s").c_str() : "");
             }
         }
