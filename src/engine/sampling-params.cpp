@@ -51,14 +51,14 @@ int32_t sampling_shortcut::sample_top_k(common_sampler * chain, float * logits, 
         const auto & [l, t] = (*before_masks)[i];
         reuse               = logits[t] == l;
     }
-    ranked_logits top;
-    if (reuse) {
-        top.assign(before_masks->begin(), before_masks->begin() + std::min(top_k, n_vocab));
-    } else {
-        top = top_logits(logits, n_vocab, top_k);
+    ranked_logits fresh;
+    if (!reuse) {
+        fresh = top_logits(logits, n_vocab, top_k);
     }
-    std::vector<llama_token_data> cur(top.size());
-    for (size_t i = 0; i < top.size(); ++i) {
+    const ranked_logits & top = reuse ? *before_masks : fresh;
+    const size_t          n   = std::min(top.size(), (size_t) std::max(top_k, 0));  // the ranking may hold more
+    std::vector<llama_token_data> cur(n);
+    for (size_t i = 0; i < n; ++i) {
         cur[i] = { top[i].second, top[i].first, 0.0f };
     }
     llama_token_data_array arr = { cur.data(), cur.size(), -1, true };
@@ -144,11 +144,7 @@ sampler_ptr sampler_make(const llama_model * mdl, const sampling_params & sp, co
         // a grammar or a reasoning budget change which token that is, so they take the chain.
         // Top-k first: the steps before it in llama-common's default order (penalties, DRY,
         // top-n-sigma) must be ones that do nothing.
-        const bool budget = !cp.reasoning_budget_start.empty() && cp.reasoning_budget_tokens >= 0;
-        const bool plain  = cp.grammar.empty() && !budget && cp.penalty_repeat == 1.0f && cp.penalty_freq == 0.0f &&
-                           cp.penalty_present == 0.0f && cp.dry_multiplier == 0.0f && cp.mirostat == 0 &&
-                           !cp.reasoning_control && !cp.backend_sampling;
-        bool       biased = false;
+        bool biased = false;
         shortcut->masked.clear();
         for (const auto & b : cp.logit_bias) {
             if (b.bias == -INFINITY) {
@@ -160,11 +156,15 @@ sampler_ptr sampler_make(const llama_model * mdl, const sampling_params & sp, co
         int32_t             n_suppress = 0;
         const llama_token * suppress   = llama_vocab_get_suppress_tokens(vocab, &n_suppress);
         shortcut->masked.insert(shortcut->masked.end(), suppress, suppress + n_suppress);
+        const bool budget = !cp.reasoning_budget_start.empty() && cp.reasoning_budget_tokens >= 0;
+        const bool plain  = cp.grammar.empty() && !budget && !biased && cp.penalty_repeat == 1.0f &&
+                           cp.penalty_freq == 0.0f && cp.penalty_present == 0.0f && cp.dry_multiplier == 0.0f &&
+                           cp.mirostat == 0 && !cp.reasoning_control && !cp.backend_sampling;
         shortcut->how   = sampling_shortcut::kind::chain;
         shortcut->top_k = 0;
-        if (plain && !biased && cp.temp <= 0.0f) {
+        if (plain && cp.temp <= 0.0f) {
             shortcut->how = sampling_shortcut::kind::argmax;
-        } else if (plain && !biased && cp.top_k > 0 && cp.top_k <= 1024 && cp.top_n_sigma <= 0.0f &&
+        } else if (plain && cp.top_k > 0 && cp.top_k <= 1024 && cp.top_n_sigma <= 0.0f &&
                    cp.samplers == common_params_sampling().samplers) {
             shortcut->how   = sampling_shortcut::kind::top_k;
             shortcut->top_k = cp.top_k;
