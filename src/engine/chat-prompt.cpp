@@ -121,6 +121,13 @@ chat_prompt chat_format(const model & mdl, const chat_request & request, const s
     in.tool_choice = request.tool_choice == CHAT_TOOL_CHOICE_NONE     ? COMMON_CHAT_TOOL_CHOICE_NONE :
                      request.tool_choice == CHAT_TOOL_CHOICE_REQUIRED ? COMMON_CHAT_TOOL_CHOICE_REQUIRED :
                                                                         COMMON_CHAT_TOOL_CHOICE_AUTO;
+    for (const auto & [name, value] : request.template_kwargs) {
+        if (common_json::parse_no_throw(value).is_discarded()) {
+            throw input_error("template variable \"" + name + "\" is not a JSON value (got: " + value +
+                              "); quote strings, e.g. \"\\\"2026-01-31\\\"\"");
+        }
+        in.chat_template_kwargs[name] = value;
+    }
     in.parallel_tool_calls = request.parallel_tool_calls;
     in.reasoning_format    = COMMON_REASONING_FORMAT_DEEPSEEK;  // reasoning goes to its own field
     in.enable_thinking     = request.enable_thinking;

@@ -2,6 +2,7 @@
 // Chat formatting through the model's own jinja template (llama-common), and parsing of the
 // generated text back into reasoning, content and tool calls with llama-common's parsers
 // (this covers Muse Glimmer's ATEM tool format and its to=self reasoning channel).
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,6 +62,10 @@ struct chat_request {
     // Continue the last (assistant) message instead of starting a new one: its reasoning
     // and content are a prefix the model goes on from.
     bool                      continue_final  = false;
+    // Extra variables for the chat template by name, each a JSON value (llama-server's
+    // chat_template_kwargs). Templates that state today's date read it from one: Muse Glimmer
+    // from current_date ("2026-01-31"), Llama 3 from date_string ("31 Jan 2026").
+    std::map<std::string, std::string> template_kwargs;
 };
 
 // A formatted prompt and everything the sampler and the parser need to go with it.
