@@ -163,6 +163,7 @@ struct session::impl {
     // What the first part of sampling found for one sequence.
     struct sample_pick {
         token_stats        stats;
+        ranked_logits      top;  // the ranking of the raw row, when statistics were asked for
         llama_token        token = LLAMA_TOKEN_NULL;  // null: llama-common's whole chain chooses
         std::exception_ptr error;
     };
@@ -177,10 +178,11 @@ struct session::impl {
             // Log-probabilities cost a pass over the vocabulary: only for sequences that asked.
             // The top-k shortcut's candidates come from the same ranking unless a mask changed it.
             const int32_t conf_k   = s.params.confidence_top_k;
+            const int32_t top_n    = s.params.top_logprobs;
             const int32_t sample_k = s.shortcut.how == sampling_shortcut::kind::top_k ? s.shortcut.top_k : 0;
-            ranked_logits top;
-            if (conf_k > 0) {
-                top       = top_logits(logits, n_vocab, std::max(conf_k, sample_k));
+            ranked_logits & top    = out.top;
+            if (conf_k > 0 || top_n > 0) {
+                top       = top_logits(logits, n_vocab, std::max({ conf_k, top_n, sample_k }));
                 out.stats = token_stats_of(logits, n_vocab, top, conf_k);
             }
             mdl.utf8().apply(logits, s.utf8);
@@ -214,7 +216,14 @@ struct session::impl {
         ev.seq        = h;
         ev.token      = tok;
         ev.confidence = pick.stats.confidence;
-        ev.logprob    = s.params.confidence_top_k > 0 ? logits[tok] - pick.stats.log_z : 0.0f;  // never a masked token
+        if (!pick.top.empty()) {
+            ev.logprob = logits[tok] - pick.stats.log_z;  // never a masked token
+            const size_t n = std::min(pick.top.size(), (size_t) s.params.top_logprobs);
+            ev.top_logprobs.reserve(n);
+            for (size_t i = 0; i < n; ++i) {
+                ev.top_logprobs.emplace_back(pick.top[i].second, pick.top[i].first - pick.stats.log_z);
+            }
+        }
         if (llama_vocab_is_eog(mdl.vocab(), tok)) {
             finish(s, FINISH_REASON_STOP, &ev);
         } else {
@@ -431,6 +440,12 @@ session::~session() = default;
 
 // A sequence's sampling side: its sampler, the stops and the special tokens its text shows.
 static void record_init(seq_record & s, const model & mdl, const sequence_params & params, const chat_prompt * prompt) {
+    if (params.top_logprobs < 0 || params.top_logprobs > 20) {
+        throw input_error("top_logprobs is " + std::to_string(params.top_logprobs) + "; it must be between 0 and 20");
+    }
+    if (params.confidence_top_k < 0) {
+        throw input_error("confidence_top_k is " + std::to_string(params.confidence_top_k) + "; it must be 0 or more");
+    }
     s.params  = params;
     s.prompt  = prompt ? std::make_shared<const chat_prompt>(prompt->clone()) : nullptr;
     s.sampler = sampler_make(mdl.get(), params.sampling, prompt, &s.preserved, &s.shortcut);

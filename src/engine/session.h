@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 struct llama_context;
@@ -63,6 +64,9 @@ struct sequence_params {
     // > 0: report each token's confidence over the top-k candidates (DeepConf: the negative
     // mean log-probability of the k most likely tokens; higher is more certain).
     int32_t                  confidence_top_k = 0;
+    // > 0: report with each token the log-probabilities of the n most likely tokens of the
+    // distribution it was drawn from (before sampling; OpenAI's top_logprobs). At most 20.
+    int32_t                  top_logprobs = 0;
 };
 
 using seq_handle = int64_t;
@@ -73,8 +77,11 @@ struct token_event {
     std::string   text;            // output text that became final with this token (may be empty)
     bool          finished = false;
     finish_reason reason   = FINISH_REASON_NONE;
-    float         logprob    = 0.0f;  // of the sampled token (with confidence_top_k > 0)
+    float         logprob    = 0.0f;  // of the sampled token (with confidence_top_k or top_logprobs > 0)
     float         confidence = 0.0f;  // with sequence_params::confidence_top_k > 0
+    // With sequence_params::top_logprobs = n > 0: the n most likely tokens, most likely first
+    // (of equal ones the lower id), with their log-probabilities.
+    std::vector<std::pair<int32_t, float>> top_logprobs;
 };
 
 struct sequence_stats {
