@@ -7,6 +7,7 @@
 #include "engine/session.h"
 
 #include <gtest/gtest.h>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -62,8 +63,17 @@ inline sequence_params greedy(int32_t max_tokens) {
     return sp;
 }
 
-inline chat_prompt user_prompt(const model & m, const std::string & text, bool thinking = true) {
+// A request whose template states a fixed date where it states one (Muse Glimmer, Llama 3), so
+// that a test's prompt is the same tokens whichever day it runs.
+inline chat_request dated_request() {
     chat_request req;
+    req.template_kwargs["current_date"] = "\"2026-01-31\"";
+    req.template_kwargs["date_string"]  = "\"31 Jan 2026\"";
+    return req;
+}
+
+inline chat_prompt user_prompt(const model & m, const std::string & text, bool thinking = true) {
+    chat_request req = dated_request();
     chat_message msg;
     msg.role    = "user";
     msg.content = text;
@@ -77,6 +87,64 @@ inline std::pair<std::vector<int32_t>, std::string> run_to_end(session & s, seq_
     std::string text;
     s.run(seq, [&](const token_event & ev) { text += ev.text; });
     return { s.sequence(seq).tokens, text };
+}
+
+// A greedy run of `prompt` alone in a fresh session, `forced` tokens placed after the prompt as
+// if generated: each token with the log-probabilities of the five most likely.
+struct greedy_step {
+    int32_t                                token = -1;
+    std::vector<std::pair<int32_t, float>> top;
+};
+
+inline std::vector<greedy_step> greedy_alone(model & m, const chat_prompt & prompt, const std::vector<int32_t> & forced,
+                                             int32_t max_tokens) {
+    session s(m, context_small());
+    auto    sp   = greedy(max_tokens);
+    sp.top_logprobs = 5;
+    const auto h = s.sequence_add(prompt, {}, sp);
+    if (!forced.empty()) s.sequence_append_tokens(h, forced);
+    std::vector<greedy_step> steps;
+    s.run(h, [&](const token_event & ev) { steps.push_back({ ev.token, ev.top_logprobs }); });
+    return steps;
+}
+
+// Greedy tokens `got` of a batched, forked or resumed run equal the run of `prompt` alone, up to
+// llama.cpp's arithmetic: the logits of a row in a batch differ from a lone row's in the last
+// bits (up to 3e-3 on the tiny models), so where the lone run's best two tokens lie closer than
+// that, either may come first. At such a near tie the check goes on from `got`'s choice with a
+// lone run of the same history; every other token must be the lone run's, and both end together.
+// Returns the number of near ties passed.
+inline int expect_greedy_equals_alone(model & m, const chat_prompt & prompt, const std::vector<int32_t> & got,
+                                      int32_t max_tokens, const std::string & what = "") {
+    constexpr float near_tie = 0.01f;  // log-probability
+    std::vector<greedy_step> lone = greedy_alone(m, prompt, {}, max_tokens);
+    size_t                   base = 0;  // lone[j] is token base + j
+    int                      ties = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+        if (i - base >= lone.size()) {
+            ADD_FAILURE() << what << ": " << got.size() << " tokens; alone the run ends after " << i;
+            return ties;
+        }
+        const greedy_step & want = lone[i - base];
+        if (got[i] == want.token) continue;
+        float got_logprob = -INFINITY;
+        for (const auto & [tok, lp] : want.top) {
+            if (tok == got[i]) got_logprob = lp;
+        }
+        const float best_logprob = want.top.empty() ? 0.0f : want.top.front().second;
+        if (!(best_logprob - got_logprob <= near_tie)) {
+            ADD_FAILURE() << what << ": token " << i << " is " << got[i] << " where alone it is " << want.token
+                          << " (log-probability " << got_logprob << " against " << best_logprob << ")";
+            return ties;
+        }
+        ties++;
+        if (i + 1 == got.size()) return ties;
+        base = i + 1;
+        lone = greedy_alone(m, prompt, std::vector<int32_t>(got.begin(), got.begin() + (std::ptrdiff_t) base),
+                            max_tokens - (int32_t) base);
+    }
+    EXPECT_EQ(got.size(), base + lone.size()) << what << ": alone the run goes on";
+    return ties;
 }
 
 // Generates from `prompt` for seeds 1..n_seeds at temperature 1, five sequences per batch,

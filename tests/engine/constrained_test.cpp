@@ -61,7 +61,7 @@ class constrained : public ::testing::TestWithParam<std::string> {
 }  // namespace
 
 TEST_P(constrained, json_schema_answers_parse_and_validate_for_50_seeds) {
-    chat_request req;
+    chat_request req = dated_request();
     req.messages.push_back({ "user", "Describe a person as JSON.", {}, "", {}, "", "" });
     req.json_schema     = person_schema;
     req.enable_thinking = false;
@@ -82,7 +82,7 @@ TEST_P(constrained, json_schema_answers_parse_and_validate_for_50_seeds) {
 }
 
 TEST_P(constrained, gbnf_grammar_output_always_matches) {
-    chat_request req;
+    chat_request req = dated_request();
     req.messages.push_back({ "user", "Give me a date.", {}, "", {}, "", "" });
     req.grammar         = R"(root ::= year "-" month "-" day
 year ::= [12] [0-9] [0-9] [0-9]
@@ -107,7 +107,7 @@ day ::= "0" [1-9] | [12] [0-9] | "3" [01])";
 // tool_choice "required": whatever the weights, the answer is a call of a defined tool with
 // JSON-object arguments (the template's tool grammar, not lazy).
 TEST_P(constrained, required_tool_calls_are_always_valid_calls) {
-    chat_request req;
+    chat_request req = dated_request();
     req.messages.push_back({ "user", "Weather in Paris?", {}, "", {}, "", "" });
     req.tools.push_back({ "get_weather", "Weather for a city",
                           R"({"type":"object","properties":{"city":{"type":"string","maxLength":12}},"required":["city"]})" });
@@ -151,7 +151,7 @@ TEST_P(think_budget, reasoning_never_exceeds_the_budget) {
     auto m = model_open(test_backend(), GetParam());
     for (int32_t budget : { 0, 3, 10, 25 }) {
         for (uint32_t seed : { 1u, 2u, 3u }) {
-            chat_request req;
+            chat_request req = dated_request();
             req.messages.push_back({ "user", "Think, then answer: 17 * 3?", {}, "", {}, "", "" });
             chat_message partial;
             partial.role      = "assistant";

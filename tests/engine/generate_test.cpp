@@ -97,4 +97,22 @@ TEST_P(generate, stop_strings_end_the_output_before_the_stop) {
     EXPECT_EQ(text.find(stop), std::string::npos);
 }
 
+// Template variables reach the template: the two that state a date state the given one, and
+// a value that is not JSON is refused by name.
+TEST_P(generate, template_kwargs_reach_the_template) {
+    auto       m    = model_open(test_backend(), GetParam());
+    const auto text = user_prompt(*m, "Hello").text();
+    if (GetParam() == "muse-glimmer-tiny.gguf") EXPECT_NE(text.find("Current date: 2026-01-31."), std::string::npos) << text;
+    if (GetParam() == "llama-tiny.gguf") EXPECT_NE(text.find("Today Date: 31 Jan 2026"), std::string::npos) << text;
+    auto req = dated_request();
+    req.messages.push_back({ "user", "Hello", {}, "", {}, "", "" });
+    req.template_kwargs["current_date"] = "2026-01-31";
+    try {
+        chat_format(*m, req, m->media_marker());
+        ADD_FAILURE() << "an unquoted date was taken";
+    } catch (const input_error & e) {
+        EXPECT_NE(std::string(e.what()).find("current_date"), std::string::npos) << e.what();
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(tiny, generate, ::testing::ValuesIn(tiny_models()), model_param_name);

@@ -52,7 +52,7 @@ std::vector<uint8_t> wav_make(int sample_rate, double seconds) {
 }
 
 chat_prompt prompt_with_media(const model & m, size_t n_media, const std::string & text) {
-    chat_request req;
+    chat_request req = dated_request();
     chat_message msg;
     msg.role = "user";
     for (size_t i = 0; i < n_media; ++i) msg.parts.push_back({ CHAT_PART_TYPE_MEDIA, "", i });
