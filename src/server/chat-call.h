@@ -35,6 +35,7 @@ struct chat_call {
     int                   n             = 1;
     bool                  stream        = false;
     bool                  include_usage = false;
+    int                   top_logprobs  = -1;  // OpenAI logprobs: -1 off, else alternatives per token (0-20)
     bool                  reasoning_mode = false;  // contemplate / orchestrate: runs through reason_run
     reason::reason_params reason;
     std::string           conversation_id;

@@ -30,10 +30,33 @@ std::shared_ptr<chat_run> chat_run_start(server_state & st, chat_call & call) {
         run->agent_tokens.assign(32, 0);
     }
     run->reasoning_mode = call.reasoning_mode;
+    run->top_logprobs   = call.top_logprobs;
+    run->mdl            = &st.mdl;
+    run->logprobs.resize((size_t) call.n);
+    run->logprobs_sent.assign((size_t) call.n, 0);
     for (int i = 0; i < call.n; ++i) run->choices.emplace_back(*run->prompt);
     run->j = st.sched.submit(std::move(p));
     if (auto err = run->j->wait_admitted()) throw *err;
     return run;
+}
+
+// A token's text as OpenAI writes it: the text and its UTF-8 bytes (a token may hold part of
+// a character; the bytes are what joins up).
+static json token_json(const model & mdl, int32_t token, float logprob) {
+    const std::string text  = mdl.token_text(token);
+    json              bytes = json::array();
+    for (unsigned char b : text) bytes.push_back((int) b);
+    return { { "token", text }, { "logprob", logprob }, { "bytes", std::move(bytes) } };
+}
+
+static json logprob_entry(const model & mdl, const job_event & ev, int top_n) {
+    json entry = token_json(mdl, ev.token, ev.logprob);
+    json top   = json::array();
+    for (size_t k = 0; k < ev.top_logprobs.size() && (int) k < top_n; ++k) {
+        top.push_back(token_json(mdl, ev.top_logprobs[k].first, ev.top_logprobs[k].second));
+    }
+    entry["top_logprobs"] = std::move(top);
+    return entry;
 }
 
 bool chat_run_pump(chat_run & run, const chat_run_sink & sink, std::chrono::milliseconds wait) {
@@ -50,6 +73,9 @@ bool chat_run_pump(chat_run & run, const chat_run_sink & sink, std::chrono::mill
         auto & c = run.choices[(size_t) ev.choice];
         if (c.finished) continue;
         c.push(ev.text);
+        if (run.top_logprobs >= 0 && ev.token >= 0) {
+            run.logprobs[(size_t) ev.choice].push_back(logprob_entry(*run.mdl, ev, run.top_logprobs));
+        }
         if (ev.finished) {
             c.finished = true;
             c.reason   = ev.reason;
@@ -70,6 +96,15 @@ void chat_run_finish(server_state & st, chat_run & run) {
     const int    gen  = chat_run_completion_tokens(run);
     const double gen_secs = secs - j.ttft_secs;
     st.stats.generation_count(j.prompt_tokens, gen, j.ttft_secs, gen_secs > 0 ? gen / gen_secs : 0);
+}
+
+json chat_run_logprobs_take(chat_run & run, size_t i) {
+    if (run.top_logprobs < 0) return nullptr;
+    auto &       all  = run.logprobs[i];
+    size_t &     sent = run.logprobs_sent[i];
+    json         content = json::array();
+    for (; sent < all.size(); ++sent) content.push_back(std::move(all[sent]));
+    return { { "content", std::move(content) }, { "refusal", nullptr } };
 }
 
 int chat_run_completion_tokens(const chat_run & run) {

@@ -18,6 +18,11 @@ struct chat_run {
     std::vector<int>                   agent_tokens;  // reasoning modes: tokens per agent so far
     bool                               reasoning_mode = false;
     clock_type::time_point             t0;
+    // OpenAI logprobs (-1: not asked for): each choice's token entries, and how many were sent.
+    int                                        top_logprobs = -1;
+    const model *                              mdl          = nullptr;
+    std::vector<std::vector<nlohmann::json>>   logprobs;
+    std::vector<size_t>                        logprobs_sent;
 };
 
 struct chat_run_sink {
@@ -36,6 +41,10 @@ bool chat_run_pump(chat_run & run, const chat_run_sink & sink, std::chrono::mill
 
 // After the job is done: throws its failure (500 / 422), records metrics.
 void chat_run_finish(server_state & st, chat_run & run);
+
+// The OpenAI `logprobs` object of choice i's tokens not yet taken ({"content": [...],
+// "refusal": null}); null when the call did not ask for logprobs.
+nlohmann::json chat_run_logprobs_take(chat_run & run, size_t i);
 
 int chat_run_completion_tokens(const chat_run & run);
 int chat_run_reasoning_tokens(chat_run & run);

@@ -4,6 +4,8 @@
 #include "server/http-error.h"
 #include "server/json-fields.h"
 
+#include <algorithm>
+
 namespace muse::server {
 
 using json = nlohmann::json;
@@ -172,6 +174,13 @@ chat_call openai_chat_parse(const json & body, const model & mdl, const server_l
             throw http_error(400, "stop must be a string or an array of up to 16 strings", "stop");
         }
     }
+    // Log-probabilities of each generated token and, with top_logprobs, of its likeliest rivals.
+    if (bool_field(body, "logprobs", false)) {
+        call.top_logprobs         = (int) num_field(body, "top_logprobs", 0, 0, 20);
+        call.params.top_logprobs  = std::max(call.top_logprobs, 1);  // the engine reports logprob with its top list
+    } else if (body.contains("top_logprobs") && !body["top_logprobs"].is_null()) {
+        throw http_error(400, "top_logprobs needs logprobs: true", "top_logprobs");
+    }
     call.n      = (int) num_field(body, "n", 1, 1, 16);
     call.stream = bool_field(body, "stream", false);
     if (body.contains("stream_options") && body["stream_options"].is_object()) {
@@ -208,6 +217,11 @@ chat_call openai_chat_parse(const json & body, const model & mdl, const server_l
         }
     }
     call.request.parallel_tool_calls = bool_field(body, "parallel_tool_calls", true);
+    // llama-server's extension: variables for the chat template, e.g. {"current_date": "2026-01-31"}
+    // for Muse Glimmer, whose template states today's date otherwise.
+    for (const auto & [name, value] : obj_field(body, "chat_template_kwargs", "", false).items()) {
+        call.request.template_kwargs[name] = value.dump();
+    }
 
     // Structured output.
     if (body.contains("response_format") && !body["response_format"].is_null()) {
@@ -262,6 +276,10 @@ chat_call openai_chat_parse(const json & body, const model & mdl, const server_l
     call.request.enable_thinking = mode != reason::REASON_MODE_INSTANT;
     if (mode == reason::REASON_MODE_CONTEMPLATE || mode == reason::REASON_MODE_ORCHESTRATE) {
         if (call.n != 1) throw http_error(400, "n must be 1 with muse.mode " + std::string(reason::reason_mode_name(mode)), "n");
+        if (call.top_logprobs >= 0) {
+            throw http_error(400, "logprobs are per token of one answer; muse.mode " + std::string(reason::reason_mode_name(mode)) +
+                                      " combines several agents, so it has none", "logprobs");
+        }
         call.reasoning_mode = true;
         rp.mode         = mode;
         rp.sampling     = sp;

@@ -91,7 +91,7 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
                     choices.push_back({ { "index", i },
                                         { "message", message_json(*run, i) },
                                         { "finish_reason", finish_reason_of(*run, i) },
-                                        { "logprobs", nullptr } });
+                                        { "logprobs", chat_run_logprobs_take(*run, i) } });
                 }
                 conversation_store(st, who, conv, choices[0]["message"]);
                 json out = { { "id", id }, { "object", "chat.completion" }, { "created", created }, { "model", model },
@@ -113,13 +113,15 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
                     return json{ { "id", id }, { "object", "chat.completion.chunk" }, { "created", created },
                                  { "model", model }, { "choices", std::move(choices) } };
                 };
-                auto choice = [](size_t i, json delta, json finish) {
-                    return json::array({ { { "index", i }, { "delta", std::move(delta) }, { "logprobs", nullptr },
+                // Each chunk carries the log-probabilities of the tokens that arrived since the last.
+                auto choice = [&run](size_t i, json delta, json finish, bool with_logprobs = true) {
+                    return json::array({ { { "index", i }, { "delta", std::move(delta) },
+                                           { "logprobs", with_logprobs ? chat_run_logprobs_take(*run, i) : json(nullptr) },
                                            { "finish_reason", std::move(finish) } } });
                 };
                 bool ok = true;
                 for (size_t i = 0; i < run->choices.size() && ok; ++i) {
-                    ok = sse_write(sink, chunk(choice(i, { { "role", "assistant" }, { "content", "" } }, nullptr)));
+                    ok = sse_write(sink, chunk(choice(i, { { "role", "assistant" }, { "content", "" } }, nullptr, false)));
                 }
                 chat_run_sink s;
                 s.delta = [&](int i, const choice_tracker::delta & d) {

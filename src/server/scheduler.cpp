@@ -275,7 +275,8 @@ void scheduler::route(const std::vector<token_event> & events) {
         if (j->ttft_secs == 0) {
             j->ttft_secs = std::chrono::duration<double>(clock_type::now() - j->submitted_).count();
         }
-        out[j].push_back({ job_event::TOKEN, choice, ev.text, ev.finished, ev.reason, false });
+        out[j].push_back({ job_event::TOKEN, choice, ev.text, ev.finished, ev.reason, false, ev.token, ev.logprob,
+                           ev.top_logprobs });
         if (ev.finished) j->finished_++;
     }
     for (auto & [j, evs] : out) j->events_push(std::move(evs));

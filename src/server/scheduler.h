@@ -50,6 +50,11 @@ struct job_event {
     bool          finished = false;
     finish_reason reason   = FINISH_REASON_NONE;
     bool          in_reasoning = false;  // PROGRESS
+    // TOKEN, with sequence_params::top_logprobs > 0: the token, its log-probability and the
+    // most likely tokens (token_event's).
+    int32_t                                token   = -1;
+    float                                  logprob = 0.0f;
+    std::vector<std::pair<int32_t, float>> top_logprobs;
 };
 
 // What the handler thread and the loop thread share for one request.

@@ -98,6 +98,39 @@ describe("openai client, qwen3-tiny", () => {
         assert.deepEqual(last.usage, whole.usage);
     });
 
+    test("logprobs: one entry per token, top_logprobs ranked, the greedy token first; streamed equal to whole", T, async () => {
+        const params = { model: "muse", messages: ask("Tell me a story."), max_tokens: 12, temperature: 0, seed: 3,
+                         logprobs: true, top_logprobs: 3 };
+        const whole = await client.chat.completions.create(params);
+        const content = whole.choices[0].logprobs?.content;
+        assert.ok(Array.isArray(content), JSON.stringify(whole.choices[0].logprobs));
+        assert.equal(content.length, whole.usage.completion_tokens);
+        for (const e of content) {
+            assert.equal(typeof e.token, "string");
+            assert.ok(e.logprob <= 0, JSON.stringify(e));
+            assert.ok(e.bytes.every((b) => Number.isInteger(b) && b >= 0 && b < 256), JSON.stringify(e));
+            if (!e.token.includes("\uFFFD")) assert.equal(Buffer.from(e.bytes).toString("utf8"), e.token);
+            assert.equal(e.top_logprobs.length, 3);
+            assert.equal(e.top_logprobs[0].token, e.token, "temperature 0 takes the likeliest token");
+            assert.equal(e.top_logprobs[0].logprob, e.logprob);
+            for (let k = 1; k < 3; ++k) assert.ok(e.top_logprobs[k].logprob <= e.top_logprobs[k - 1].logprob);
+            assert.ok(e.top_logprobs.reduce((sum, t) => sum + Math.exp(t.logprob), 0) <= 1 + 1e-6);
+        }
+        const s = await stream_collect(client, params);
+        const streamed = s.chunks.flatMap((c) => c.choices.flatMap((ch) => ch.logprobs?.content ?? []));
+        assert.deepEqual(streamed, content);
+
+        const plain = await client.chat.completions.create({ ...params, logprobs: undefined, top_logprobs: undefined });
+        assert.equal(plain.choices[0].logprobs, null);
+        const bare = await client.chat.completions.create({ ...params, top_logprobs: undefined });
+        assert.deepEqual(bare.choices[0].logprobs.content.map((e) => e.top_logprobs.length), content.map(() => 0));
+        assert.deepEqual(bare.choices[0].logprobs.content.map((e) => e.logprob), content.map((e) => e.logprob));
+        for (const bad of [{ top_logprobs: 21 }, { logprobs: false, top_logprobs: 2 },
+                           { muse: { mode: "contemplate", agents: 2 } }]) {
+            await assert.rejects(client.chat.completions.create({ ...params, ...bad }), BadRequestError, JSON.stringify(bad));
+        }
+    });
+
     test("max_tokens and max_completion_tokens are respected (finish_reason length)", T, async () => {
         for (const limit of [{ max_tokens: 5 }, { max_completion_tokens: 6 }]) {
             const n = Object.values(limit)[0];
@@ -348,6 +381,19 @@ describe("openai client, muse-glimmer-tiny with its vision projector", () => {
     const with_image = (url) => [{ role: "user", content: [{ type: "text", text: "What is this?" },
                                                            { type: "image_url", image_url: { url } }] }];
     const params = { model: "muse", max_tokens: 12, temperature: 0, muse: { mode: "instant" } };
+
+    test("chat_template_kwargs reach the template: the date it states; not an object is a 400", T, async () => {
+        const dated = (current_date) => client.chat.completions.create({ ...params, messages: ask("Hello"),
+                                                                        chat_template_kwargs: { current_date } });
+        const short = await dated("2026-01-31");
+        const long = await dated("the thirty-first of January in the year two thousand and twenty-six");
+        assert.ok(long.usage.prompt_tokens > short.usage.prompt_tokens + 5,
+                  `the stated date changed nothing: ${short.usage.prompt_tokens} -> ${long.usage.prompt_tokens}`);
+        const again = await dated("2026-01-31");
+        assert.equal(again.choices[0].message.content, short.choices[0].message.content);
+        await assert.rejects(client.chat.completions.create({ ...params, messages: ask("Hello"), chat_template_kwargs: "x" }),
+                             BadRequestError);
+    });
 
     test("image input as a data URL and as an uploaded file id: same prompt, same answer", T, async () => {
         const plain = await client.chat.completions.create({ ...params, messages: ask("What is this?") });
