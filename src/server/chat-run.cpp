@@ -100,9 +100,9 @@ void chat_run_finish(server_state & st, chat_run & run) {
 
 json chat_run_logprobs_take(chat_run & run, size_t i) {
     if (run.top_logprobs < 0) return nullptr;
-    auto &       all  = run.logprobs[i];
-    size_t &     sent = run.logprobs_sent[i];
-    json         content = json::array();
+    auto &   all     = run.logprobs[i];
+    size_t & sent    = run.logprobs_sent[i];
+    json     content = json::array();
     for (; sent < all.size(); ++sent) content.push_back(std::move(all[sent]));
     return { { "content", std::move(content) }, { "refusal", nullptr } };
 }

@@ -176,8 +176,8 @@ chat_call openai_chat_parse(const json & body, const model & mdl, const server_l
     }
     // Log-probabilities of each generated token and, with top_logprobs, of its likeliest rivals.
     if (bool_field(body, "logprobs", false)) {
-        call.top_logprobs         = (int) num_field(body, "top_logprobs", 0, 0, 20);
-        call.params.top_logprobs  = std::max(call.top_logprobs, 1);  // the engine reports logprob with its top list
+        call.top_logprobs        = (int) num_field(body, "top_logprobs", 0, 0, 20);
+        call.params.top_logprobs = std::max(call.top_logprobs, 1);  // the engine reports logprob with its top list
     } else if (body.contains("top_logprobs") && !body["top_logprobs"].is_null()) {
         throw http_error(400, "top_logprobs needs logprobs: true", "top_logprobs");
     }
