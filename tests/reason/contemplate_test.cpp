@@ -185,6 +185,53 @@ TEST_P(modes, orchestrate_plans_runs_subagents_and_merges) {
     EXPECT_EQ(s.n_live(), 0);
 }
 
+// What a tool loop calls for spawn_agent: the tool renders in the model's template, and
+// subagents_run forks one sub-agent per task from a parked conversation, all batched, each
+// reporting under its task's title; the conversation's cells are not decoded again and stay
+// the caller's.
+TEST_P(modes, spawn_agent_runs_subagents_forked_from_a_parked_conversation) {
+    auto with_tool = question("Plan a trip to Rome.");
+    with_tool.tools.push_back(spawn_agent_tool());
+    const auto tool_prompt = chat_format(*mdl, with_tool, mdl->media_marker());
+    EXPECT_NE(tool_prompt.text().find("spawn_agent"), std::string::npos);
+    EXPECT_TRUE(nlohmann::json::parse(spawn_agent_tool().parameters)["properties"].contains("tasks"));
+
+    session     s(*mdl, context_small(8, 4096));
+    std::string notes = "Plan a trip to Rome. Notes:";
+    for (int i = 0; i < 80; ++i) notes += " day" + std::to_string(i % 7) + " museum";
+    const auto request = question(notes);
+    const auto root    = s.sequence_add(chat_format(*mdl, request, mdl->media_marker()), {}, greedy(8));
+    s.prefill(root);
+    s.sequence_park(root);
+    const int64_t decoded = s.n_decoded();
+    const std::vector<subtask> tasks = { { "flights", "Find flights." }, { "hotels", "Find a hotel." } };
+    const auto reports = subagents_run(s, root, request, {}, tasks, contemplate_params(2, 0.7f, 12), {}, nullptr, 5);
+    ASSERT_EQ(reports.size(), 2u);
+    int generated = 0;
+    for (size_t i = 0; i < reports.size(); ++i) {
+        EXPECT_EQ(reports[i].index, 5 + (int) i);
+        EXPECT_EQ(reports[i].role, "sub-agent: " + tasks[i].title);
+        EXPECT_GT(reports[i].reasoning_tokens + reports[i].answer_tokens, 0);
+        EXPECT_LE(reports[i].reasoning_tokens + reports[i].answer_tokens, 12);
+        generated += reports[i].reasoning_tokens + reports[i].answer_tokens;
+    }
+    // Each sub-agent decodes its task's suffix and its own tokens, never the conversation again
+    // (twice more would be over 2 x 200 tokens).
+    const int64_t prompt_len = s.sequence(root).n_prompt;
+    ASSERT_GT(prompt_len, 200);
+    EXPECT_LT(s.n_decoded() - decoded, prompt_len + generated) << "the conversation was decoded again";
+    EXPECT_EQ(s.n_live(), 1) << "only the caller's conversation is left";
+    EXPECT_GE(s.kv_pos_max(root), 0);
+    s.sequence_cancel(root);
+    EXPECT_EQ(s.n_live(), 0);
+
+    std::vector<subtask> too_many(8, subtask{ "t", "i" });
+    const auto root2 = s.sequence_add(chat_format(*mdl, request, mdl->media_marker()), {}, greedy(8));
+    s.prefill(root2);
+    s.sequence_park(root2);
+    EXPECT_THROW(subagents_run(s, root2, request, {}, too_many, contemplate_params(2, 0.7f, 4), {}, nullptr), input_error);
+}
+
 TEST_P(modes, too_many_agents_for_the_session_is_an_input_error) {
     session s(*mdl, context_small(3, 2048));
     EXPECT_THROW(reason_run(s, question("x"), {}, contemplate_params(4, 0.5f, 4)), input_error);
