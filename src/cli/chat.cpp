@@ -67,7 +67,9 @@ void chat_command_add(CLI::App & app, command_runner & runner) {
             auto & o = *opts;
             backend be(o.model.verbose);
             auto    mdl = model_load(be, o.model);
-            session ses(*mdl, context_params_make(o.model));
+            // Two sequences: the turn, and the previous turn's prompt it shares a prefix with.
+            session              ses(*mdl, context_params_make(o.model, 2));
+            reason::prompt_cache cache(ses);
             const bool tty = is_tty(stdin);
             if (tty) fputs(chat_help, stderr);
 
@@ -83,7 +85,7 @@ void chat_command_add(CLI::App & app, command_runner & runner) {
                     if (line == "/exit" || line == "/quit") break;
                     if (line == "/help") { fputs(chat_help, stderr); continue; }
                     if (line == "/reset") {
-                        history.clear(); media_list.clear(); attached.clear();
+                        history.clear(); media_list.clear(); attached.clear(); cache.clear();
                         fputs("(conversation cleared)\n", stderr);
                         continue;
                     }
@@ -127,7 +129,7 @@ void chat_command_add(CLI::App & app, command_runner & runner) {
                     }
                     chat_prompt prompt = chat_format(*mdl, req, mdl->media_marker());
                     answer_printer out;
-                    turn_result r = turn_run(ses, &prompt, "", turn_media, sequence_params_make(o.gen), &out, &cancel);
+                    turn_result r = turn_run(ses, &prompt, "", turn_media, sequence_params_make(o.gen), &out, &cancel, &cache);
                     out.end();
                     attached.clear();
                     chat_message reply;

@@ -22,11 +22,14 @@ static void print_growth(const std::string & now, std::string & shown, void (ans
 
 turn_result turn_run(session & s, const chat_prompt * prompt, const std::string & raw_prompt,
                      const std::vector<media> & media, const sequence_params & sp, answer_printer * out,
-                     const std::atomic<bool> * cancel) {
+                     const std::atomic<bool> * cancel, reason::prompt_cache * cache) {
     turn_result r;
     const auto  t0 = clock_type::now();
-    seq_handle  h  = prompt ? s.sequence_add(*prompt, media, sp) : s.sequence_add_text(raw_prompt, sp);
+    seq_handle  h  = !prompt ? s.sequence_add_text(raw_prompt, sp)
+                     : cache ? cache->sequence_add(*prompt, media, sp)
+                             : s.sequence_add(*prompt, media, sp);
     s.prefill(h);
+    if (cache && prompt && !s.sequence_finished(h)) cache->keep(h);
     r.prefill_secs = secs_since(t0);
 
     const auto  t1 = clock_type::now();
@@ -70,8 +73,9 @@ std::string turn_summary(const turn_result & r) {
     char buf[256];
     const double pp = r.prefill_secs > 0 ? r.stats.n_prompt / r.prefill_secs : 0;
     const double tg = r.decode_secs > 0 ? r.stats.n_generated / r.decode_secs : 0;
-    snprintf(buf, sizeof(buf), "prompt %d tok %.1f tok/s | answer %d tok %.1f tok/s | %s", r.stats.n_prompt, pp,
-             r.stats.n_generated, tg, finish_reason_name(r.stats.reason));
+    const std::string reused = r.stats.n_shared > 0 ? " (+" + std::to_string(r.stats.n_shared) + " reused)" : "";
+    snprintf(buf, sizeof(buf), "prompt %d tok%s %.1f tok/s | answer %d tok %.1f tok/s | %s", r.stats.n_prompt,
+             reused.c_str(), pp, r.stats.n_generated, tg, finish_reason_name(r.stats.reason));
     return buf;
 }
 
