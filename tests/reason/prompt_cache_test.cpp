@@ -63,11 +63,12 @@ TEST_P(prompt_cache_turns, each_turn_decodes_only_what_it_adds) {
     cache.clear();
     EXPECT_EQ(s.n_live(), 0);
 
-    // A prompt that shares nothing still works, and so does a full session: the cache gives up
-    // its slot only when asked, so two sequences need two slots.
+    // After a clear, a new conversation starts afresh and is kept again.
     const auto other = user_prompt(*mdl, "Something else entirely.");
     const auto t     = turn_take(s, cache, other);
+    EXPECT_EQ(t.stats.n_shared, 0);
     expect_greedy_equals_alone(*mdl, other, t.tokens, 12);
+    EXPECT_EQ(s.n_live(), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(tiny, prompt_cache_turns, ::testing::ValuesIn(tiny_models()), model_param_name);
