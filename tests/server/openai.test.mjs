@@ -380,7 +380,10 @@ describe("openai client, muse-glimmer-tiny with its vision projector", () => {
 
     const with_image = (url) => [{ role: "user", content: [{ type: "text", text: "What is this?" },
                                                            { type: "image_url", image_url: { url } }] }];
-    const params = { model: "muse", max_tokens: 12, temperature: 0, muse: { mode: "instant" } };
+    // Muse Glimmer's template states today's date: fixed, so that answers compared across
+    // requests cannot differ because midnight passed between them.
+    const params = { model: "muse", max_tokens: 12, temperature: 0, muse: { mode: "instant" },
+                     chat_template_kwargs: { current_date: "2026-01-31" } };
 
     test("chat_template_kwargs reach the template: the date it states; not an object is a 400", T, async () => {
         const dated = (current_date) => client.chat.completions.create({ ...params, messages: ask("Hello"),
