@@ -40,7 +40,13 @@ seq_handle fork_for_prompt(session & s, seq_handle root, const chat_prompt & pro
         lcp--;  // at least one token must be decoded to have logits to sample from
     }
     seq_handle child = s.sequence_fork_prefix(root, (int32_t) lcp, params, &prompt);
-    s.sequence_append_tokens(child, std::vector<int32_t>(want.begin() + (std::ptrdiff_t) lcp, want.end()));
+    try {
+        s.sequence_append_tokens(child, std::vector<int32_t>(want.begin() + (std::ptrdiff_t) lcp, want.end()));
+    } catch (...) {
+        s.sequence_cancel(child);  // e.g. the prompt overflows the context: the child goes, its slot too
+        s.sequence_release(child);
+        throw;
+    }
     return child;
 }
 

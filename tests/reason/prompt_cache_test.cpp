@@ -1,5 +1,6 @@
 // A conversation's turns through the prompt cache (muse chat): each turn decodes only what it
 // adds to the last one's prompt and generates what its whole prompt generates alone.
+#include "engine/error.h"
 #include "llama.h"
 #include "reason/prompt-cache.h"
 #include "test-util.h"
@@ -68,6 +69,33 @@ TEST_P(prompt_cache_turns, each_turn_decodes_only_what_it_adds) {
     const auto t     = turn_take(s, cache, other);
     EXPECT_EQ(t.stats.n_shared, 0);
     expect_greedy_equals_alone(*mdl, other, t.tokens, 12);
+    EXPECT_EQ(s.n_live(), 1);
+}
+
+// A turn whose prompt overflows the context is refused and leaves nothing behind: the kept
+// prompt stays the only live sequence and the next turn still shares it.
+TEST_P(prompt_cache_turns, a_prompt_over_the_context_leaves_the_cache_as_it_was) {
+    session      s(*mdl, context_small(2, 512));
+    prompt_cache cache(s);
+    auto         req = dated_request();
+    req.messages.push_back({ "user", "Hello there.", {}, "", {}, "", "" });
+    const auto first = chat_format(*mdl, req, mdl->media_marker());
+    turn_take(s, cache, first);
+    ASSERT_EQ(s.n_live(), 1);
+
+    auto        longer = req;
+    std::string text;
+    for (int i = 0; i < 400; ++i) text += "word" + std::to_string(i) + " ";
+    longer.messages.push_back({ "assistant", "Hi.", {}, "", {}, "", "" });
+    longer.messages.push_back({ "user", text, {}, "", {}, "", "" });
+    EXPECT_THROW(cache.sequence_add(chat_format(*mdl, longer, mdl->media_marker()), {}, greedy(4)), input_error);
+    EXPECT_EQ(s.n_live(), 1) << "the refused turn left a sequence behind";
+
+    auto next = req;
+    next.messages.push_back({ "assistant", "Hi.", {}, "", {}, "", "" });
+    next.messages.push_back({ "user", "How are you?", {}, "", {}, "", "" });
+    const auto t = turn_take(s, cache, chat_format(*mdl, next, mdl->media_marker()));
+    if (llama_model_n_swa(mdl->get()) == 0) EXPECT_GT(t.stats.n_shared, 0);
     EXPECT_EQ(s.n_live(), 1);
 }
 
