@@ -170,11 +170,11 @@ std::vector<int32_t> model::tokenize(const std::string & text) const {
     return common_tokenize(vocab(), text, true, true);
 }
 
-std::string model::token_text(int32_t token) const {
+const std::string & model::token_text(int32_t token) const {
     if (token < 0 || token >= llama_vocab_n_tokens(vocab())) {
         throw input_error("token id " + std::to_string(token) + " is outside the vocabulary");
     }
-    return common_token_to_piece(vocab(), token, true);
+    return utf8().piece(token);  // the guard holds every token's text already
 }
 
 }  // namespace muse

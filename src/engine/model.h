@@ -67,7 +67,7 @@ class model {
     // tokens parsed).
     std::vector<int32_t>          tokenize(const std::string & text) const;
     // One token's text, special tokens as written ("<think>"); may be part of a UTF-8 character.
-    std::string                   token_text(int32_t token) const;
+    const std::string &           token_text(int32_t token) const;
     // Where media goes in a prompt. Random per load, so that text in a message cannot forge it.
     const std::string &           media_marker() const { return media_marker_; }
 

@@ -30,6 +30,8 @@ class utf8_guard {
 
     // Masks (sets to -inf) the logits of tokens that would make the text invalid after `st`.
     void apply(float * logits, const utf8_state & st) const;
+    // Token `t`'s bytes as generated text shows them (special tokens written out); t in range.
+    const std::string & piece(int32_t t) const { return pieces_[(size_t) t]; }
 
   private:
     std::vector<std::string> pieces_;         // each token's bytes as generated text shows them
