@@ -33,7 +33,6 @@ std::shared_ptr<chat_run> chat_run_start(server_state & st, chat_call & call) {
     run->top_logprobs   = call.top_logprobs;
     run->mdl            = &st.mdl;
     run->logprobs.resize((size_t) call.n);
-    run->logprobs_sent.assign((size_t) call.n, 0);
     for (int i = 0; i < call.n; ++i) run->choices.emplace_back(*run->prompt);
     run->j = st.sched.submit(std::move(p));
     if (auto err = run->j->wait_admitted()) throw *err;
@@ -43,7 +42,7 @@ std::shared_ptr<chat_run> chat_run_start(server_state & st, chat_call & call) {
 // A token's text as OpenAI writes it: the text and its UTF-8 bytes (a token may hold part of
 // a character; the bytes are what joins up).
 static json token_json(const model & mdl, int32_t token, float logprob) {
-    const std::string text  = mdl.token_text(token);
+    const std::string & text  = mdl.token_text(token);
     json              bytes = json::array();
     for (unsigned char b : text) bytes.push_back((int) b);
     return { { "token", text }, { "logprob", logprob }, { "bytes", std::move(bytes) } };
@@ -100,10 +99,8 @@ void chat_run_finish(server_state & st, chat_run & run) {
 
 json chat_run_logprobs_take(chat_run & run, size_t i) {
     if (run.top_logprobs < 0) return nullptr;
-    auto &   all     = run.logprobs[i];
-    size_t & sent    = run.logprobs_sent[i];
-    json     content = json::array();
-    for (; sent < all.size(); ++sent) content.push_back(std::move(all[sent]));
+    json content = json::array();
+    content.get_ref<json::array_t &>().swap(run.logprobs[i]);  // taken: the choice's list is empty again
     return { { "content", std::move(content) }, { "refusal", nullptr } };
 }
 

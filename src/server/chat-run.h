@@ -18,11 +18,10 @@ struct chat_run {
     std::vector<int>                   agent_tokens;  // reasoning modes: tokens per agent so far
     bool                               reasoning_mode = false;
     clock_type::time_point             t0;
-    // OpenAI logprobs (-1: not asked for): each choice's token entries, and how many were sent.
+    // OpenAI logprobs (-1: not asked for): each choice's token entries not yet taken.
     int                                        top_logprobs = -1;
     const model *                              mdl          = nullptr;
     std::vector<std::vector<nlohmann::json>>   logprobs;
-    std::vector<size_t>                        logprobs_sent;
 };
 
 struct chat_run_sink {
