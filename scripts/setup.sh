@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up shared by the README's two commands:
 #   1. installs the Debian packages muse builds with (when missing),
-#   2. fetches the pinned llama.cpp source from npm and verifies it,
+#   2. fetches the pinned llama.cpp source from npm, verifies it, and applies
+#      scripts/llama-cpp-patches (fixes of bugs in that tree, each with its reason and test),
 #   3. configures and builds muse (and llama.cpp's static libraries) with CMake + Ninja + ccache,
 #   4. installs the server tests' npm clients (package-lock.json) into node_modules.
 # Environment:
@@ -66,6 +67,36 @@ else
         rm -rf "$deps/pkg"
     fi
 fi
+
+# --- 2b. patches to the llama.cpp tree -------------------------------------------------
+# Fixes of real bugs in the pinned tree, one file each in scripts/llama-cpp-patches (the reason
+# and the upstream reference at its top). Applied once; a tree that already has one is left as
+# it is. The pinned tree must take every patch; another tree (MUSE_LLAMA_CPP_DIR) gets each
+# one that applies, and a warning for each one that does not.
+for patch in "$root"/scripts/llama-cpp-patches/*.patch; do
+    [ -e "$patch" ] || continue
+    name=$(basename "$patch")
+    if git -C "$llama_dir" apply --reverse --check "$patch" 2>/dev/null; then
+        continue  # applied already
+    fi
+    if git -C "$llama_dir" apply --check "$patch" 2>/dev/null; then
+        log "patching llama.cpp: $name"
+        git -C "$llama_dir" apply "$patch"
+        if ! git -C "$llama_dir" apply --reverse --check "$patch" 2>/dev/null; then
+            echo "error: $llama_dir does not hold $name after applying it." >&2
+            exit 1
+        fi
+    elif [ -n "${MUSE_LLAMA_CPP_DIR:-}" ]; then
+        printf '\033[1;33m[setup] warning:\033[0m %s does not take %s (its code differs from the pinned tree).\n' \
+               "$llama_dir" "$name" >&2
+        printf '        muse may hit the bug the patch fixes (see its first lines); update that tree or\n' >&2
+        printf '        unset MUSE_LLAMA_CPP_DIR to build on the pinned one.\n' >&2
+    else
+        echo "error: the pinned llama.cpp in $llama_dir does not take $name." >&2
+        echo "       The tree was changed by hand: delete $llama_dir and run this script again." >&2
+        exit 1
+    fi
+done
 
 # --- 3. build -----------------------------------------------------------------------
 configure_and_build() {  # dir, "targets", extra cmake args...
