@@ -396,6 +396,18 @@ struct session::impl {
     }
 };
 
+int32_t context_size_padded(int32_t n_ctx, int32_t n_seq_max, bool kv_unified) {
+    // llama.cpp allocates the KV cache in steps of 256 cells (per stream when they are split)
+    // and would round up on its own, but after sizing its batch from the smaller number.
+    constexpr int32_t step = 256;
+    const auto        pad  = [](int64_t n) { return (n + step - 1) / step * step; };
+    if (kv_unified || n_seq_max <= 1) {
+        return (int32_t) std::min<int64_t>(pad(std::max(n_ctx, 1)), INT32_MAX / 2);
+    }
+    const int64_t per_seq = pad(std::max<int64_t>(n_ctx / n_seq_max, 1));
+    return (int32_t) std::min<int64_t>(per_seq * n_seq_max, INT32_MAX / 2);
+}
+
 session::session(model & mdl, const context_params & params) : impl_(std::make_unique<impl>(mdl, params)) {
     auto & p = impl_->params;
     if (p.n_seq_max < 1 || p.n_seq_max > 256) {
@@ -410,6 +422,7 @@ session::session(model & mdl, const context_params & params) : impl_(std::make_u
     if (p.n_batch < 1) {
         throw input_error("the batch size must be positive");
     }
+    p.n_ctx = context_size_padded(p.n_ctx, p.n_seq_max, p.kv_unified);
     if (p.n_threads <= 0) {
         p.n_threads = (int32_t) std::max(1u, std::thread::hardware_concurrency());
     }
@@ -430,6 +443,8 @@ session::session(model & mdl, const context_params & params) : impl_(std::make_u
         throw runtime_error("could not create a context of " + std::to_string(p.n_ctx) + " tokens" +
                             (why.empty() ? "" : " (" + why + ")") + "; try a smaller --ctx-size");
     }
+    // llama.cpp takes min(n_ctx, n_batch) as its batch; a larger one is an assert in llama_decode.
+    p.n_batch    = (int32_t) llama_n_batch(impl_->ctx.get());
     impl_->batch = llama_batch_init(p.n_batch, 0, 1);
     for (int32_t i = p.n_seq_max - 1; i >= 0; --i) {
         impl_->free_ids.push_back(i);

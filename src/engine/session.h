@@ -47,6 +47,11 @@ struct context_params {
     int32_t prefill_budget = 0;
 };
 
+// The context size a session gets for `n_ctx` cells asked for: llama.cpp's KV cache grows in
+// steps of 256 cells (per sequence when the cache is split). The callers that took the size
+// from a user say so when it differs.
+int32_t context_size_padded(int32_t n_ctx, int32_t n_seq_max, bool kv_unified);
+
 enum finish_reason {
     FINISH_REASON_NONE,         // still running
     FINISH_REASON_STOP,         // end-of-generation token
