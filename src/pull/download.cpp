@@ -151,7 +151,23 @@ class download_job {
 
     download_result run();
 
+    // A run that ends before any byte arrived leaves no empty .part behind (only the run that
+    // holds its lock may remove it).
+    void part_discard_if_empty() noexcept {
+        struct stat st;
+        if (part_ && done_ == 0 && fstat(part_.get(), &st) == 0 && st.st_size == 0) {
+            unlink(part_path_.c_str());
+        }
+    }
+
   private:
+    // "; 12.0 MiB kept in 'x.part' — run the same command again to resume", or nothing when
+    // nothing came.
+    std::string kept_note() const {
+        return done_ == 0 ? std::string() :
+                            "; " + size_text(done_) + " kept in '" + part_path_ + "' — run the same command again to resume";
+    }
+
     const download_request & req_;
     std::string              what_;
     std::string              part_path_;
@@ -460,8 +476,9 @@ download_result download_job::run() {
             std::rethrow_exception(callback_error_);
         }
         if (rc == CURLE_ABORTED_BY_CALLBACK && cancelled()) {
-            throw download_cancelled("cancelled: " + size_text(done_) + " of " + what_ + " kept in '" + part_path_ +
-                                     "'; run the same command again to resume");
+            throw download_cancelled(done_ == 0 ? "cancelled before any of " + what_ + " arrived"
+                                                : "cancelled: " + size_text(done_) + " of " + what_ + " kept in '" +
+                                                      part_path_ + "'; run the same command again to resume");
         }
         bool wait = true;
         if (range_mismatch_) {
@@ -509,8 +526,8 @@ download_result download_job::run() {
         }
         if (attempt >= req_.tries) {
             throw download_error("downloading " + what_ + " failed after " + std::to_string(attempt) +
-                                 " attempts (last: " + problem + "); " + size_text(done_) + " kept in '" + part_path_ +
-                                 "' — run the same command again to resume");
+                                 " attempts (last: " + problem + ")" +
+                                 (done_ == 0 ? "; nothing arrived — check the URL and the network" : kept_note()));
         }
         const auto until = clock_type::now() + std::chrono::milliseconds(wait ? backoff_ms : 0);
         while (clock_type::now() < until && !cancelled()) {
@@ -526,7 +543,12 @@ download_result download_job::run() {
 
 download_result download_file(const download_request & req) {
     download_job job(req);
-    return job.run();
+    try {
+        return job.run();
+    } catch (...) {
+        job.part_discard_if_empty();
+        throw;
+    }
 }
 
 }  // namespace muse::pull

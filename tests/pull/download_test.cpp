@@ -206,6 +206,8 @@ TEST_F(pull_download, not_found_names_the_file) {
     EXPECT_NE(msg.find("missing-model.gguf"), std::string::npos) << msg;
     EXPECT_NE(msg.find("404"), std::string::npos) << msg;
     EXPECT_FALSE(fs::exists(dir / "model.gguf"));
+    EXPECT_FALSE(fs::exists(dir / "model.gguf.part")) << "a failed pull leaves no empty .part";
+    EXPECT_EQ(msg.find("kept in"), std::string::npos) << msg;
 }
 
 TEST_F(pull_download, connection_refused_says_offline_without_retrying) {
@@ -219,6 +221,7 @@ TEST_F(pull_download, connection_refused_says_offline_without_retrying) {
     EXPECT_NE(msg.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << msg;
     EXPECT_NE(msg.find("offline"), std::string::npos) << msg;
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+    EXPECT_FALSE(fs::exists(dir / "model.gguf.part")) << "a failed pull leaves no empty .part";
 }
 
 TEST_F(pull_download, cancel_keeps_the_part_for_the_next_run) {
