@@ -1,6 +1,7 @@
 // muse: a self-hosted multimodal reasoning assistant on llama.cpp.
 // main() is the error boundary: input errors exit 1 with their message, runtime errors exit 3.
 #include "cli/commands.h"
+#include "cli/crash-report.h"
 #include "engine/error.h"
 
 #include <csignal>
@@ -21,6 +22,7 @@ void on_sigint(int) {
 }  // namespace
 
 int main(int argc, char ** argv) {
+    muse::cli::crash_report_install();  // first: a fault anywhere later is reported
     CLI::App app{ "muse — a self-hosted multimodal reasoning assistant" };
     app.require_subcommand(1);
     muse::cli::command_runner runner;

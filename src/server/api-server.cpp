@@ -2,6 +2,7 @@
 
 #include "engine/model.h"
 #include "server/data-routes.h"
+#include "server/system-json.h"
 #include "server/wire-util.h"
 
 #include <cstdio>
@@ -62,9 +63,12 @@ struct api_server::impl {
     scheduler          sched;
     server_state       st;
     httplib::Server    http;
+    const system_info  sys;         // read once: /health (admins) and /metrics show it
+    const std::string  build_info;  // its muse_build_info series
 
     impl(model & m, session & s, store::database & d, const server_config & c)
-        : mdl(m), cfg(c), db(d), sched(s, c.sched), st{ m, sched, d, cfg, stats } {}
+        : mdl(m), cfg(c), db(d), sched(s, c.sched), st{ m, sched, d, cfg, stats }, sys(system_info_read()),
+          build_info(build_info_render(sys)) {}
 
     caller authenticate(const httplib::Request & req, bool admin) {
         if (cfg.no_auth) return db.user_get_or_create("local", true);
@@ -79,6 +83,17 @@ struct api_server::impl {
             throw http_error(403, "this route needs an admin key (`muse keys create --user NAME --admin`)", "", "admin_only");
         }
         return *user;
+    }
+
+    // For a public route that shows admins more: no key, a user's key or a bad key is simply
+    // not an admin (the route answers as it does for everyone).
+    bool caller_is_admin(const httplib::Request & req) {
+        if (!cfg.no_auth && key_of(req).empty()) return false;
+        try {
+            return authenticate(req, true).admin;
+        } catch (const http_error &) {
+            return false;
+        }
     }
 
     // Every route goes through here: authentication, the error boundary, metrics.
@@ -124,15 +139,17 @@ struct api_server::impl {
             });
         data_routes_add(st, [this](const char * method, const std::string & pattern, const std::string & name,
                                    route_access access, route_fn fn) { add(method, pattern, name, access, std::move(fn)); });
-        add("GET", "/health", "health", ROUTE_ACCESS_PUBLIC, [this](const httplib::Request &, httplib::Response & r, const caller &) {
-            const auto l = sched.load();
-            r.set_content(json{ { "status", "ok" }, { "model", cfg.model_id },
-                                { "slots", { { "busy", l.busy }, { "total", l.total } } }, { "queue", l.queued } }.dump(),
-                          "application/json");
+        add("GET", "/health", "health", ROUTE_ACCESS_PUBLIC, [this](const httplib::Request & q, httplib::Response & r, const caller &) {
+            const auto l    = sched.load();
+            json       body = { { "status", "ok" }, { "model", cfg.model_id },
+                                { "slots", { { "busy", l.busy }, { "total", l.total } } }, { "queue", l.queued } };
+            // The machine and the build only for admins: the CPU and versions help an attacker.
+            if (caller_is_admin(q)) body["system"] = system_info_json(sys);
+            r.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
         });
         add("GET", "/metrics", "metrics", ROUTE_ACCESS_ADMIN, [this](const httplib::Request &, httplib::Response & r, const caller &) {
             const auto l = sched.load();
-            r.set_content(stats.render(l.queued, l.busy, l.total), "text/plain; version=0.0.4");
+            r.set_content(stats.render(l.queued, l.busy, l.total) + build_info, "text/plain; version=0.0.4");
         });
         // Unknown routes and requests httplib refuses itself (a body over the limit) still get
         // the wire format's JSON error.

@@ -1,8 +1,23 @@
 #include "server/metrics.h"
 
+#include "engine/system-info.h"
+
+#include <iterator>
 #include <sstream>
 
 namespace muse::server {
+
+// A label value in the text format: backslash, double quote and newline escaped.
+static std::string label_escape(const std::string & v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\') out += "\\\\";
+        else if (c == '"') out += "\\\"";
+        else if (c == '\n') out += "\\n";
+        else out += c;
+    }
+    return out;
+}
 
 void histogram::observe(double v) {
     size_t i = 0;
@@ -58,6 +73,26 @@ std::string metrics::render(int queue_depth, int sequences_active, int sequences
       << "muse_sequences_max " << sequences_total << "\n";
     o << ttft_.render("muse_ttft_seconds", "Time from request to first token.");
     o << tps_.render("muse_tokens_per_second", "Generated tokens per second per request.");
+    return o.str();
+}
+
+std::string build_info_render(const system_info & s) {
+    const auto join = [](const std::vector<std::string> & v) {
+        std::string out;
+        for (const auto & x : v) out += (out.empty() ? "" : " ") + x;
+        return out;
+    };
+    const std::pair<const char *, std::string> labels[] = {
+        { "version", s.version },       { "revision", s.commit },  { "llama_cpp", s.llama_cpp_commit },
+        { "cpu", s.cpu_model },         { "kernels", join(s.kernels_built) }, { "buffers", join(s.kernels_in_use) },
+    };
+    std::ostringstream o;
+    o << "# HELP muse_build_info The build (muse's version and revision, the llama.cpp commit), the CPU and the ggml "
+         "kernels built and in use; always 1.\n# TYPE muse_build_info gauge\nmuse_build_info{";
+    for (size_t i = 0; i < std::size(labels); ++i) {
+        o << (i ? "," : "") << labels[i].first << "=\"" << label_escape(labels[i].second) << "\"";
+    }
+    o << "} 1\n";
     return o.str();
 }
 

@@ -8,6 +8,10 @@
 #include <utility>
 #include <vector>
 
+namespace muse {
+struct system_info;
+}
+
 namespace muse::server {
 
 class histogram {
@@ -38,5 +42,8 @@ class metrics {
     histogram ttft_{ { 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60 } };
     histogram tps_{ { 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000 } };
 };
+
+// The muse_build_info gauge (always 1): versions, CPU and kernels as labels.
+std::string build_info_render(const system_info & s);
 
 }  // namespace muse::server
