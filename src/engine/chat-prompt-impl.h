@@ -18,4 +18,12 @@ struct chat_prompt::impl {
     std::string               think_forced;  // what is forced when the budget runs out
 };
 
+// What a model's templates can do: render tool definitions (and calls), switch reasoning on
+// and off. model_info and `muse list` both say it.
+struct template_caps {
+    bool tools     = false;
+    bool reasoning = false;
+};
+template_caps template_caps_of(const common_chat_templates * templates);
+
 }  // namespace muse

@@ -1,5 +1,6 @@
 #include "engine/model.h"
 
+#include "chat-prompt-impl.h"
 #include "chat.h"
 #include "engine/backend.h"
 #include "engine/error.h"
@@ -65,6 +66,16 @@ static std::string meta_str(const llama_model * m, const char * key) {
     return n < 0 ? std::string() : std::string(buf);
 }
 
+template_caps template_caps_of(const common_chat_templates * templates) {
+    const auto caps = common_chat_templates_get_caps(templates);
+    const auto cap  = [&](const char * k) { auto it = caps.find(k); return it != caps.end() && it->second; };
+    template_caps c;
+    c.tools     = cap("supports_tools") && cap("supports_tool_calls") &&
+                  common_chat_templates_source(templates).find("tools") != std::string::npos;
+    c.reasoning = common_chat_templates_support_enable_thinking(templates);
+    return c;
+}
+
 static bool progress_trampoline(float progress, void * user_data) {
     const auto & cb = *static_cast<const std::function<bool(float)> *>(user_data);
     return cb(progress);
@@ -120,11 +131,9 @@ model::model(backend & be, const model_params & params) : backend_(be), impl_(st
                                    (uint64_t) (key_len("key_length") + key_len("value_length")) * 2u;
     }
     info_.chat_template = common_chat_templates_source(impl_->templates.get());
-    const auto caps     = common_chat_templates_get_caps(impl_->templates.get());
-    const auto cap      = [&](const char * k) { auto it = caps.find(k); return it != caps.end() && it->second; };
-    info_.has_tools     = cap("supports_tools") && cap("supports_tool_calls") &&
-                          info_.chat_template.find("tools") != std::string::npos;
-    info_.has_reasoning = common_chat_templates_support_enable_thinking(impl_->templates.get());
+    const template_caps caps = template_caps_of(impl_->templates.get());
+    info_.has_tools          = caps.tools;
+    info_.has_reasoning      = caps.reasoning;
 
     std::vector<std::string> pieces((size_t) info_.n_vocab);
     for (int32_t t = 0; t < info_.n_vocab; ++t) {
