@@ -58,10 +58,11 @@ void agents_table_print(FILE * out, const reason::reason_result & r) {
         fprintf(out, "%-3d %-22s %-13s %7d %7d %8.3f %8.3f  %-20s\n", a.index, role.c_str(), status.c_str(),
                 a.reasoning_tokens, a.answer_tokens, a.mean_confidence, a.lowest_confidence, ans.c_str());
     }
-    fprintf(out, "final answer: %s   agreement: %.0f%%   prompt: %d tok (shared)   reasoning: %d tok   answers: %d tok   "
-                 "first token: %.2f s   wall: %.2f s\n",
-            r.final_answer.empty() ? "-" : r.final_answer.value.c_str(), 100.0 * r.agreement, r.prompt_tokens,
-            r.reasoning_tokens, r.answer_tokens, r.ttft_secs, r.wall_secs);
+    // The answer as printed above the table (the extracted column holds the voted form).
+    std::string answer = r.content;
+    const size_t first = answer.find_first_not_of(" \t\r\n");
+    answer = first == std::string::npos ? "" : answer.substr(first, answer.find_last_not_of(" \t\r\n") - first + 1);
+    fprintf(out, "final answer: %s\n", answer.empty() ? "-" : answer.c_str());
 }
 
 }  // namespace muse::cli

@@ -65,10 +65,14 @@ void chat_command_add(CLI::App & app, command_runner & runner) {
     cmd->callback([opts, &runner]() {
         runner.run = [opts](const std::atomic<bool> & cancel) {
             auto & o = *opts;
+            model_options_check(o.model);  // -m NAME, and every file the options name, before the load
+            generation_options_check(o.gen);
             backend be(o.model.verbose);
             auto    mdl = model_load(be, o.model);
+            reasoning_options_note(*mdl, o.gen, "");
             // Two sequences: the turn, and the previous turn's prompt it shares a prefix with.
             session              ses(*mdl, context_params_make(o.model, 2));
+            context_size_note(o.model, ses);
             reason::prompt_cache cache(ses);
             const bool tty = is_tty(stdin);
             if (tty) fputs(chat_help, stderr);
@@ -138,7 +142,7 @@ void chat_command_add(CLI::App & app, command_runner & runner) {
                     reply.reasoning  = r.parsed.reasoning;
                     reply.tool_calls = r.parsed.tool_calls;
                     history.push_back(reply);
-                    if (tty) fprintf(stderr, "\033[2m%s\033[0m\n", turn_summary(r).c_str());
+                    if (tty) fprintf(stderr, "\033[2m%s\033[0m\n", turn_summary(r, "chat").c_str());
                 } catch (const input_error & e) {
                     // A bad message or file ends that turn, not the conversation.
                     if (!history.empty() && history.back().role == "user") history.pop_back();

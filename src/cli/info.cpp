@@ -93,8 +93,9 @@ void info_command_add(CLI::App & app, command_runner & runner) {
         if (!opts->system && opts->model.model_path.empty()) {
             throw CLI::RequiredError("--model (or --system)");
         }
-        runner.run = [opts](const std::atomic<bool> &) {
+        runner.run = [opts](std::atomic<bool> &) {
             if (opts->system) return system_print(opts->json);
+            model_options_check(opts->model);
             backend be(opts->model.verbose);
             auto    mdl = model_load(be, opts->model);
             const model_info & i = mdl->info();

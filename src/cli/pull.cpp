@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/terminal.h"
 #include "engine/error.h"
+#include "engine/model-files.h"
 #include "pull/download.h"
 #include "pull/source.h"
 
@@ -76,17 +77,7 @@ class pull_progress {
 };
 
 static std::string models_dir_resolve(const std::string & given) {
-    if (!given.empty()) {
-        return given;
-    }
-    if (const char * env = std::getenv("MUSE_MODELS_DIR"); env && *env) {
-        return env;
-    }
-    const char * home = std::getenv("HOME");
-    if (!home || !*home) {
-        throw input_error("no models dir: HOME is not set; give --models-dir DIR or set MUSE_MODELS_DIR");
-    }
-    return std::string(home) + "/.local/share/muse/models";
+    return given.empty() ? models_dir_default().string() : given;
 }
 
 static std::string file_name_pick(const pull_options & o, const pull::pull_source & src) {

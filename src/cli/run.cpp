@@ -8,7 +8,9 @@
 #include "engine/error.h"
 
 #include <cstdio>
-#include <random>
+#include <iostream>
+#include <iterator>
+#include <unistd.h>
 
 namespace muse::cli {
 
@@ -16,6 +18,7 @@ struct run_options {
     model_options            model;
     generation_options       gen;
     std::string              prompt;
+    std::vector<std::string> prompt_words;  // positional: muse run -m M "why is the sky blue?"
     std::string              prompt_file;
     std::vector<std::string> images;
     std::vector<std::string> audio;
@@ -28,8 +31,40 @@ struct run_options {
     std::string              answer_field;
 };
 
+static std::string stdin_read() {
+    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    return text;
+}
+
+// -p TEXT, the words after the options, -f FILE (- for stdin), or stdin when it is not a terminal.
+static std::string prompt_text(const run_options & o) {
+    std::string words;
+    for (const auto & w : o.prompt_words) words += (words.empty() ? "" : " ") + w;
+    const int given = !o.prompt.empty() + !words.empty() + !o.prompt_file.empty();
+    if (given > 1) {
+        throw input_error("the prompt is given twice: use one of -p TEXT, -f FILE, or the prompt after the options");
+    }
+    if (!o.prompt.empty()) return o.prompt;
+    if (!words.empty()) return words;
+    if (o.prompt_file == "-") return stdin_read();
+    if (!o.prompt_file.empty()) return file_read(o.prompt_file, "prompt (-f)");
+    if (!isatty(STDIN_FILENO)) {
+        std::string text = stdin_read();
+        if (!text.empty()) return text;
+    }
+    throw input_error("no prompt: give it after the options (muse run -m MODEL \"Why is the sky blue?\"), with -p TEXT, "
+                      "-f FILE, or on stdin (echo hi | muse run -m MODEL)");
+}
+
+// The mode a run without --mode amounts to, for its summary line.
+static std::string plain_mode(const model & m, const run_options & o) {
+    if (o.raw) return "raw";
+    return m.info().has_reasoning && !o.gen.no_think ? "thinking" : "instant";
+}
+
 // --mode: the reasoning modes; several agents show as live lanes, then as a table.
-static int run_reasoned(const run_options & o, session & ses, const chat_message & user,
+static int run_reasoned(const run_options & o, session & ses, const model & mdl, const chat_message & user,
                         const std::vector<media> & media_list, const std::atomic<bool> & cancel) {
     chat_request req;
     req.messages.push_back(user);
@@ -43,8 +78,10 @@ static int run_reasoned(const run_options & o, session & ses, const chat_message
     p.stop                  = o.gen.stop;
     p.answer.json_field     = o.answer_field;
     p.answer.json           = !o.gen.json_schema.empty();
-    if (p.sampling.seed == 0xFFFFFFFF) {
-        p.sampling.seed = std::random_device{}();
+    if (o.show_prompt) {
+        // The prompt every agent starts from; modes that add to it (perspectives, the planner's
+        // plan) append their parts after it.
+        fprintf(stderr, "%s\n", chat_format(mdl, req, mdl.media_marker()).text().c_str());
     }
     const bool  multi = p.mode == reason::REASON_MODE_CONTEMPLATE || p.mode == reason::REASON_MODE_ORCHESTRATE;
     agent_lanes lanes(multi && is_tty(stderr));
@@ -64,10 +101,21 @@ static int run_reasoned(const run_options & o, session & ses, const chat_message
     out.end();
     if (multi) {
         agents_table_print(is_tty(stdout) ? stdout : stderr, result);
-    } else {
-        fprintf(stderr, "%s: reasoning %d tok, answer %d tok, first token %.2f s, wall %.2f s\n",
-                reason::reason_mode_name(p.mode), result.reasoning_tokens, result.answer_tokens, result.ttft_secs,
-                result.wall_secs);
+    }
+    if (o.stats || is_tty(stderr)) {
+        run_summary s;
+        s.mode             = reason::reason_mode_name(p.mode);
+        s.prompt_tokens    = result.prompt_tokens;
+        s.prompt_shared    = multi;
+        s.reasoning_tokens = result.reasoning_tokens;
+        s.answer_tokens    = result.answer_tokens;
+        s.ttft_secs        = result.ttft_secs;
+        s.wall_secs        = result.wall_secs;
+        s.decode_secs      = result.wall_secs - result.ttft_secs;
+        s.finish           = result.cancelled ? "cancelled" : multi ? "" : finish_reason_name(result.finish);
+        if (multi && p.mode == reason::REASON_MODE_CONTEMPLATE) s.agreement = result.agreement;
+        s.seed = o.stats ? (int64_t) p.sampling.seed : -1;
+        fprintf(stderr, "%s\n", summary_line(s).c_str());
     }
     return result.cancelled ? 130 : 0;
 }
@@ -78,39 +126,78 @@ void run_command_add(CLI::App & app, command_runner & runner) {
     model_options_add(*cmd, opts->model);
     generation_options_add(*cmd, opts->gen);
     auto * p = cmd->add_option("-p,--prompt", opts->prompt, "the prompt");
-    auto * f = cmd->add_option("-f,--file", opts->prompt_file, "read the prompt from a file");
+    auto * f = cmd->add_option("-f,--file", opts->prompt_file, "read the prompt from a file (-: from stdin)");
+    cmd->add_option("PROMPT", opts->prompt_words, "the prompt, after the options (or -p, -f, or stdin)");
     p->excludes(f);
-    cmd->add_option("--image", opts->images, "an image for the prompt (repeatable)");
-    cmd->add_option("--audio", opts->audio, "an audio clip for the prompt (repeatable)");
+    // One value per flag: `--image a.png "What is this?"` keeps the prompt a prompt.
+    cmd->add_option("--image", opts->images, "an image for the prompt (repeatable)")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    cmd->add_option("--audio", opts->audio, "an audio clip for the prompt (repeatable)")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     cmd->add_flag("--raw", opts->raw, "complete the prompt as raw text, without the chat template");
-    cmd->add_flag("--stats", opts->stats, "print token counts and speed to stderr");
+    cmd->add_flag("--stats", opts->stats, "print token counts, speed and the seed to stderr");
     cmd->add_flag("--show-prompt", opts->show_prompt, "print the prompt the chat template rendered to stderr");
     auto & rp = opts->reason;
-    cmd->add_option("--mode", opts->mode, "instant | thinking | contemplate | orchestrate")
+    cmd->add_option("--mode", opts->mode,
+                    "instant | thinking | contemplate | orchestrate (default: one pass, thinking where the model can)")
         ->check(CLI::IsMember({ "instant", "thinking", "contemplate", "orchestrate" }));
-    cmd->add_option("--agents", rp.agents, "contemplate: agents reasoning in parallel (1-16)")->check(CLI::Range(1, 16));
+    cmd->add_option("--agents", rp.agents, "contemplate: agents reasoning in parallel (1-16)")
+        ->check(CLI::Range(1, 16))
+        ->capture_default_str();
     cmd->add_option("--aggregate", opts->aggregate, "contemplate: vote | confidence | synthesize")
-        ->check(CLI::IsMember({ "vote", "confidence", "synthesize" }));
-    cmd->add_option("--temp-spread", rp.temperature_spread, "contemplate: spread of the agents' temperatures");
+        ->check(CLI::IsMember({ "vote", "confidence", "synthesize" }))
+        ->capture_default_str();
+    cmd->add_option("--temp-spread", rp.temperature_spread, "contemplate: spread of the agents' temperatures (0-2)")
+        ->check(CLI::Range(0.0f, 2.0f))
+        ->capture_default_str();
     cmd->add_flag("--perspectives", rp.perspectives, "contemplate: give each agent a different approach hint");
-    cmd->add_option("--total-budget", rp.total_budget, "contemplate: generated tokens over all agents");
-    cmd->add_option("--keep-percent", rp.keep_percent, "confidence: keep the most confident eta% of the traces");
-    cmd->add_option("--warmup-agents", rp.warmup_agents, "confidence: agents that set the early-stop threshold");
-    cmd->add_option("--conf-window", rp.confidence_window, "confidence: tokens per confidence window");
+    cmd->add_option("--total-budget", rp.total_budget, "contemplate: generated tokens over all agents (-1: none)")
+        ->check(CLI::Range(-1, 1 << 30) & !CLI::IsMember({ 0 }))
+        ->capture_default_str();
+    cmd->add_option("--keep-percent", rp.keep_percent, "confidence: keep the most confident eta% of the traces (0-100]")
+        ->check(CLI::Range(1e-9, 100.0))
+        ->capture_default_str();
+    cmd->add_option("--warmup-agents", rp.warmup_agents, "confidence: agents that set the early-stop threshold (0: a quarter)")
+        ->check(CLI::Range(0, 16))
+        ->capture_default_str();
+    cmd->add_option("--conf-window", rp.confidence_window, "confidence: tokens per confidence window")
+        ->check(CLI::Range(1, 1 << 20))
+        ->capture_default_str();
     cmd->add_option("--answer-field", opts->answer_field, "vote on this field of a JSON answer");
-    cmd->add_option("--max-subtasks", rp.max_subtasks, "orchestrate: most sub-tasks in the plan")->check(CLI::Range(1, 16));
+    cmd->add_option("--max-subtasks", rp.max_subtasks, "orchestrate: most sub-tasks in the plan (1-16)")
+        ->check(CLI::Range(1, 16))
+        ->capture_default_str();
     cmd->callback([opts, &runner]() {
-        runner.run = [opts](const std::atomic<bool> & cancel) {
+        runner.run = [opts](std::atomic<bool> & cancel) {
             auto & o = *opts;
-            if (o.prompt.empty() && o.prompt_file.empty()) {
-                throw input_error("no prompt: pass -p TEXT or -f FILE");
+            // Every input is checked before the model loads.
+            const std::string text = prompt_text(o);
+            model_options_check(o.model);
+            generation_options_check(o.gen);
+            for (const auto & path : o.images) input_file_check(path, "--image");
+            for (const auto & path : o.audio) input_file_check(path, "--audio");
+            if (o.raw && (!o.images.empty() || !o.audio.empty())) {
+                throw input_error("--raw does not take images or audio; drop --raw to use the chat template");
             }
-            const std::string text = o.prompt_file.empty() ? o.prompt : file_read(o.prompt_file, "prompt");
+            if ((!o.images.empty() || !o.audio.empty()) && o.model.mmproj_path.empty()) {
+                throw input_error(std::string(o.images.empty() ? "--audio" : "--image") +
+                                  " needs the model's projector: add --mmproj MMPROJ.gguf (the mmproj file published "
+                                  "with " + o.model.model_path + ")");
+            }
+            if (o.reason.warmup_agents > o.reason.agents) {
+                throw input_error("--warmup-agents " + std::to_string(o.reason.warmup_agents) + " is more than --agents " +
+                                  std::to_string(o.reason.agents));
+            }
+
             backend be(o.model.verbose);
             auto    mdl = model_load(be, o.model);
+            reasoning_options_note(*mdl, o.gen, o.mode);
             const int32_t n_seq = o.mode == "contemplate" ? o.reason.agents + 2 :
                                   o.mode == "orchestrate" ? o.reason.max_subtasks + 2 : 1;
             session ses(*mdl, context_params_make(o.model, n_seq));
+            context_size_note(o.model, ses);
 
             std::vector<media> media_list;
             chat_message       user;
@@ -128,16 +215,14 @@ void run_command_add(CLI::App & app, command_runner & runner) {
             } else {
                 user.parts.push_back({ CHAT_PART_TYPE_TEXT, text, 0 });
             }
-            if (o.raw && !media_list.empty()) {
-                throw input_error("--raw does not take images or audio; drop --raw to use the chat template");
-            }
 
             if (!o.mode.empty() && !o.raw) {
-                return run_reasoned(o, ses, user, media_list, cancel);
+                return run_reasoned(o, ses, *mdl, user, media_list, cancel);
             }
             answer_printer out;
             turn_result    r;
             if (o.raw) {
+                if (o.show_prompt) fprintf(stderr, "%s\n", text.c_str());
                 r = turn_run(ses, nullptr, text, {}, sequence_params_make(o.gen), &out, &cancel);
             } else {
                 chat_request req;
@@ -154,7 +239,7 @@ void run_command_add(CLI::App & app, command_runner & runner) {
             }
             out.end();
             if (o.stats || is_tty(stderr)) {
-                fprintf(stderr, "%s\n", turn_summary(r).c_str());
+                fprintf(stderr, "%s\n", turn_summary(r, plain_mode(*mdl, o), o.stats ? (int64_t) o.gen.sampling.seed : -1).c_str());
             }
             return r.stats.reason == FINISH_REASON_CANCELLED ? 130 : 0;
         };

@@ -49,17 +49,19 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
     if (o.queue < 0) throw input_error("--queue must be 0 or more");
     if (o.prefill_budget < 0) throw input_error("--prefill-budget must be 0 (a token every step) or more");
 
+    model_options model = o.model;
+    model_options_check(model);
     const std::filesystem::path data_dir = o.data_dir.empty() ? store::data_dir_default() : std::filesystem::path(o.data_dir);
     store::database db(data_dir);
 
     backend be(o.model.verbose);
-    auto    mdl = model_load(be, o.model);
+    auto    mdl = model_load(be, model);
 
     server::server_config cfg;
     cfg.host                     = o.host;
     cfg.port                     = o.port;
     cfg.no_auth                  = o.no_auth;
-    cfg.model_id                 = o.model_name.empty() ? std::filesystem::path(o.model.model_path).stem().string() : o.model_name;
+    cfg.model_id                 = o.model_name.empty() ? std::filesystem::path(model.model_path).stem().string() : o.model_name;
     cfg.sched.max_sequences      = o.max_concurrency;
     cfg.sched.queue_max          = o.queue;
     cfg.limits.max_tokens        = o.max_tokens;
@@ -72,7 +74,7 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
 
     // Independent requests decode faster with a KV stream each (docs/benchmarks.md, bench/serve);
     // --kv unified shares prefix cells across a contemplation's agents instead.
-    context_params cp = context_params_make(o.model, o.max_concurrency);
+    context_params cp = context_params_make(model, o.max_concurrency);
     cp.kv_unified     = o.kv == "unified";
     cp.prefill_budget = o.prefill_budget;
     if (o.model.n_ctx <= 0) {
@@ -80,6 +82,7 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
         cp.n_ctx              = per_seq * o.max_concurrency;
     }
     session s(*mdl, cp);
+    context_size_note(model, s);
 
     if (o.no_auth) {
         fprintf(stderr, "muse serve: WARNING --no-auth: every request acts as the user 'local'; anyone who can reach %s can use it\n",

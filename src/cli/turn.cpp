@@ -1,6 +1,9 @@
 #include "cli/turn.h"
 
+#include "reason/channel.h"
+
 #include <chrono>
+#include <memory>
 #include <cstdio>
 
 namespace muse::cli {
@@ -34,6 +37,8 @@ turn_result turn_run(session & s, const chat_prompt * prompt, const std::string 
 
     const auto  t1 = clock_type::now();
     std::string shown_reasoning, shown_content;
+    std::unique_ptr<reason::channel_tracker> channel;
+    if (prompt) channel = std::make_unique<reason::channel_tracker>(*prompt);
     while (!s.sequence_finished(h)) {
         if (cancel && cancel->load()) {
             s.sequence_cancel(h);
@@ -43,7 +48,9 @@ turn_result turn_run(session & s, const chat_prompt * prompt, const std::string 
             if (ev.seq != h) {
                 continue;
             }
+            if (r.ttft_secs == 0) r.ttft_secs = secs_since(t0);
             r.raw += ev.text;
+            if (channel) channel->push(ev.text);
             if (!out) {
                 continue;
             }
@@ -57,6 +64,7 @@ turn_result turn_run(session & s, const chat_prompt * prompt, const std::string 
         }
     }
     r.decode_secs = secs_since(t1);
+    if (channel) r.reasoning_tokens = channel->reasoning_tokens();
     r.stats       = s.sequence(h);
     r.parsed      = prompt ? chat_parse(*prompt, r.raw, false) : chat_parsed{ r.raw, {}, {} };
     if (out && prompt) {
@@ -69,14 +77,40 @@ turn_result turn_run(session & s, const chat_prompt * prompt, const std::string 
     return r;
 }
 
-std::string turn_summary(const turn_result & r) {
-    char buf[256];
-    const double pp = r.prefill_secs > 0 ? r.stats.n_prompt / r.prefill_secs : 0;
-    const double tg = r.decode_secs > 0 ? r.stats.n_generated / r.decode_secs : 0;
-    const std::string reused = r.stats.n_shared > 0 ? " (+" + std::to_string(r.stats.n_shared) + " reused)" : "";
-    snprintf(buf, sizeof(buf), "prompt %d tok%s %.1f tok/s | answer %d tok %.1f tok/s | %s", r.stats.n_prompt,
-             reused.c_str(), pp, r.stats.n_generated, tg, finish_reason_name(r.stats.reason));
-    return buf;
+std::string summary_line(const run_summary & s) {
+    const auto fmt = [](const char * f, auto... args) {
+        char buf[128];
+        snprintf(buf, sizeof(buf), f, args...);
+        return std::string(buf);
+    };
+    std::string out = s.mode.empty() ? "" : s.mode + " | ";
+    out += fmt("prompt %d tok", s.prompt_tokens);
+    if (s.reused_tokens > 0) out += fmt(" (+%d reused)", s.reused_tokens);
+    if (s.prompt_shared) out += " (shared)";
+    if (s.prefill_secs > 0 && s.prompt_tokens > 0) out += fmt(" %.1f tok/s", s.prompt_tokens / s.prefill_secs);
+    out += fmt(" | reasoning %d tok | answer %d tok", s.reasoning_tokens, s.answer_tokens);
+    if (s.decode_secs > 0) out += fmt(" %.1f tok/s", (s.reasoning_tokens + s.answer_tokens) / s.decode_secs);
+    out += fmt(" | first token %.2f s | wall %.2f s", s.ttft_secs, s.wall_secs);
+    if (!s.finish.empty()) out += " | " + s.finish;
+    if (s.agreement >= 0) out += fmt(" | agreement %.0f%%", 100.0 * s.agreement);
+    if (s.seed >= 0) out += fmt(" | seed %lld", (long long) s.seed);
+    return out;
+}
+
+std::string turn_summary(const turn_result & r, const std::string & mode, int64_t seed) {
+    run_summary s;
+    s.mode             = mode;
+    s.prompt_tokens    = r.stats.n_prompt;
+    s.reused_tokens    = r.stats.n_shared;
+    s.prefill_secs     = r.prefill_secs;
+    s.reasoning_tokens = r.reasoning_tokens;
+    s.answer_tokens    = r.stats.n_generated - r.reasoning_tokens;
+    s.decode_secs      = r.decode_secs;
+    s.ttft_secs        = r.ttft_secs;
+    s.wall_secs        = r.prefill_secs + r.decode_secs;
+    s.finish           = finish_reason_name(r.stats.reason);
+    s.seed             = seed;
+    return summary_line(s);
 }
 
 }  // namespace muse::cli

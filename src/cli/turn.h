@@ -17,7 +17,29 @@ struct turn_result {
     sequence_stats stats;
     double         prefill_secs = 0;
     double         decode_secs  = 0;
+    double         ttft_secs    = 0;  // from the start to the first generated token
+    int32_t        reasoning_tokens = 0;  // in the template's reasoning channel
 };
+
+// What every mode's summary line says (`--stats`, and on a terminal), in one format:
+// "thinking | prompt 12 tok (+5 reused) 85.1 tok/s | reasoning 3 tok | answer 40 tok 30.2 tok/s |
+//  first token 0.14 s | wall 1.52 s | stop | seed 42"
+struct run_summary {
+    std::string mode;              // "" for none
+    int32_t     prompt_tokens    = 0;
+    int32_t     reused_tokens    = 0;
+    bool        prompt_shared    = false;  // one prompt decoded once for several agents
+    double      prefill_secs     = 0;
+    int32_t     reasoning_tokens = 0;
+    int32_t     answer_tokens    = 0;
+    double      decode_secs      = 0;
+    double      ttft_secs        = 0;
+    double      wall_secs        = 0;
+    std::string finish;            // "stop", "length", "cancelled", ... ("" for none)
+    double      agreement        = -1;  // several agents: the share that gave the final answer
+    int64_t     seed             = -1;  // -1: not shown
+};
+std::string summary_line(const run_summary & s);
 
 // `prompt` null: raw completion of `raw_prompt` without a chat template. With `cache`, the
 // prompt shares what it can of the previous turn's, and is kept for the next.
@@ -25,7 +47,7 @@ turn_result turn_run(session & s, const chat_prompt * prompt, const std::string 
                      const std::vector<media> & media, const sequence_params & sp, answer_printer * out,
                      const std::atomic<bool> * cancel, reason::prompt_cache * cache = nullptr);
 
-// "prompt 12 tok 85.1 tok/s | answer 40 tok 30.2 tok/s | stop"
-std::string turn_summary(const turn_result & r);
+// A turn's summary line (summary_line's format).
+std::string turn_summary(const turn_result & r, const std::string & mode = "", int64_t seed = -1);
 
 }  // namespace muse::cli

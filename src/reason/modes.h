@@ -105,6 +105,7 @@ struct reason_result {
     double                      ttft_secs        = 0;  // first token of any agent
     double                      wall_secs        = 0;
     bool                        cancelled        = false;
+    finish_reason               finish           = FINISH_REASON_NONE;  // single-pass modes: how the pass ended
 };
 
 // Live progress: which agent produced which token (for lanes on a terminal or SSE events).

@@ -118,6 +118,7 @@ static reason_result single_run(session & s, const chat_request & request, const
     r.reasoning_tokens = channel.reasoning_tokens();
     r.answer_tokens    = channel.answer_tokens();
     r.wall_secs        = secs_since(t0);
+    r.finish           = s.sequence(h).reason;
     s.sequence_release(h);
     return r;
 }

@@ -32,7 +32,7 @@ check "run is reproducible with --seed" $? "'$a' vs '$b'"
 node "$(dirname "$0")/make-png.js" "$tmp/pic.png" 48 32
 stats=$("$muse" run "${glimmer[@]}" --image "$tmp/pic.png" -p "What is this?" -n 8 --stats 2>&1 >/dev/null | tail -1)
 plain=$("$muse" run "${glimmer[@]}" -p "What is this?" -n 8 --stats 2>&1 >/dev/null | tail -1)
-n_img=$(sed -E 's/^prompt ([0-9]+) tok.*/\1/' <<<"$stats"); n_txt=$(sed -E 's/^prompt ([0-9]+) tok.*/\1/' <<<"$plain")
+n_img=$(sed -E 's/.*\| prompt ([0-9]+) tok.*/\1/' <<<"$stats"); n_txt=$(sed -E 's/.*\| prompt ([0-9]+) tok.*/\1/' <<<"$plain")
 [ "$n_img" -gt "$n_txt" ] 2>/dev/null
 check "an image adds prompt tokens ($n_txt -> $n_img)" $? "$stats / $plain"
 
@@ -64,8 +64,8 @@ out=$("$muse" run -m "$qwen" -p "Plan a picnic." --mode orchestrate --max-subtas
 grep -qE '^0 +planner' <<<"$out" && grep -qE 'merger' <<<"$out"
 check "run --mode orchestrate shows planner, sub-agents and merger" $? "$out"
 
-out=$("$muse" run -m "$qwen" -p "hi" --mode thinking --think-budget 4 -n 12 --seed 4 2>&1 >/dev/null | tail -1)
-grep -qE "^thinking: reasoning [0-9]+ tok, answer [0-9]+ tok" <<<"$out"
+out=$("$muse" run -m "$qwen" -p "hi" --mode thinking --think-budget 4 -n 12 --seed 4 --stats 2>&1 >/dev/null | tail -1)
+grep -qE "^thinking \| prompt [0-9]+ tok \| reasoning [0-9]+ tok \| answer [0-9]+ tok" <<<"$out"
 check "run --mode thinking reports reasoning and answer tokens" $? "$out"
 
 "$muse" run -m "$qwen" -p "x" --mode contemplate --agents 40 >/dev/null 2>&1
