@@ -1,14 +1,15 @@
 // `muse chat`: a multi-turn conversation on the terminal.
+#include "cli/chat-file.h"
 #include "cli/commands.h"
+#include "cli/line-editor.h"
 #include "cli/options.h"
 #include "cli/turn.h"
 #include "engine/backend.h"
 #include "engine/error.h"
 
 #include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
+#include <optional>
 
 namespace muse::cli {
 
@@ -21,39 +22,168 @@ static const char * chat_help =
     "commands: /image PATH  attach an image to the next message\n"
     "          /audio PATH  attach an audio clip to the next message\n"
     "          /reset       forget the conversation\n"
-    "          /save FILE   save the conversation as JSON\n"
-    "          /exit        leave (or Ctrl-D)\n";
+    "          /save FILE   save the conversation as JSON (with its media paths)\n"
+    "          /load FILE   replace the conversation with one saved by /save\n"
+    "          /help        show this list\n"
+    "          /exit        leave (or Ctrl-D on an empty line)\n"
+    "keys:     Ctrl-C stops a reply, or clears the line being typed; up/down recall lines\n";
 
-static void conversation_save(const std::vector<chat_message> & msgs, const std::string & path) {
-    nlohmann::json arr = nlohmann::json::array();
-    for (const auto & m : msgs) {
-        nlohmann::json j = { { "role", m.role } };
-        std::string    text = m.content;
-        int            n_media = 0;
-        for (const auto & p : m.parts) {
-            if (p.type == CHAT_PART_TYPE_TEXT) text += p.text;
-            else n_media++;
+// What the conversation holds between turns.
+struct chat_state {
+    std::vector<chat_message> history;
+    std::vector<std::string>  media_paths;  // every media item the history refers to
+    std::vector<size_t>       attached;     // media for the next user message (into media_paths)
+};
+
+// One line from the terminal (libedit) or from a pipe (getline, unchanged for scripts).
+static line_read_result chat_line_read(line_editor * editor, bool tty, std::string & line) {
+    if (editor) {
+        fputs("\n", stdout);
+        fflush(stdout);
+        return editor->line_read(line);
+    }
+    if (tty) {
+        fputs("\n> ", stdout);
+        fflush(stdout);
+    }
+    return std::getline(std::cin, line) ? LINE_READ_LINE : LINE_READ_END;
+}
+
+// "/save  chat.json " -> "chat.json"
+static std::string command_argument(const std::string & line) {
+    const size_t space = line.find(' ');
+    if (space == std::string::npos) {
+        return "";
+    }
+    const size_t first = line.find_first_not_of(" \t", space);
+    const size_t last  = line.find_last_not_of(" \t\r");
+    return first == std::string::npos ? "" : line.substr(first, last - first + 1);
+}
+
+// Replaces the conversation with a saved one, or leaves it as it was when any of it is bad.
+static void chat_load(chat_state & st, const std::string & path, const model & mdl) {
+    chat_file f;
+    try {
+        f = chat_file_load(path);
+        for (const auto & p : f.media_paths) {
+            (void) media::from_file(mdl.projector(), p);  // each one readable now, not at the next turn
         }
-        j["content"] = text;
-        if (n_media) j["media_count"] = n_media;
-        if (!m.reasoning.empty()) j["reasoning_content"] = m.reasoning;
-        if (!m.tool_calls.empty()) {
-            j["tool_calls"] = nlohmann::json::array();
-            for (const auto & tc : m.tool_calls) {
-                j["tool_calls"].push_back({ { "id", tc.id }, { "type", "function" },
-                                            { "function", { { "name", tc.name }, { "arguments", tc.arguments } } } });
+    } catch (const input_error & e) {
+        throw input_error(std::string(e.what()) + " (nothing was loaded from " + path +
+                          "; the chat goes on as it was)");
+    }
+    for (const auto & w : f.warnings) {
+        fprintf(stderr, "warning: %s\n", w.c_str());
+    }
+    st.history     = std::move(f.messages);
+    st.media_paths = std::move(f.media_paths);
+    st.attached.clear();
+}
+
+// A slash command. Returns false for /exit.
+static bool chat_command(chat_state & st, const std::string & line, const model & mdl, reason::prompt_cache & cache) {
+    const std::string name = line.substr(0, line.find(' '));
+    const std::string arg  = command_argument(line);
+    if (name == "/exit" || name == "/quit") {
+        return false;
+    }
+    if (name == "/help") {
+        fputs(chat_help, stderr);
+    } else if (name == "/reset") {
+        st = {};
+        cache.clear();
+        fputs("(conversation cleared)\n", stderr);
+    } else if (name == "/save") {
+        if (arg.empty()) {
+            fputs("usage: /save FILE   save the conversation as JSON, e.g. /save chat.json\n", stderr);
+            return true;
+        }
+        chat_file_save(arg, { st.history, st.media_paths, {} });
+        fprintf(stderr, "(saved %zu messages to %s)\n", st.history.size(), arg.c_str());
+    } else if (name == "/load") {
+        if (arg.empty()) {
+            fputs("usage: /load FILE   replace the conversation with one saved by /save\n", stderr);
+            return true;
+        }
+        chat_load(st, arg, mdl);
+        // The kept prompt is of the chat that was: its cells would only be matched by chance.
+        cache.clear();
+        fprintf(stderr, "(loaded %zu messages from %s)\n", st.history.size(), arg.c_str());
+    } else if (name == "/image" || name == "/audio") {
+        if (arg.empty()) {
+            fprintf(stderr, "usage: %s PATH   attach %s to the next message\n", name.c_str(),
+                    name == "/image" ? "an image" : "an audio clip");
+            return true;
+        }
+        (void) media::from_file(mdl.projector(), arg);  // refused now rather than at the next turn
+        st.media_paths.push_back(arg);
+        st.attached.push_back(st.media_paths.size() - 1);
+        fprintf(stderr, "(attached %s)\n", arg.c_str());
+    } else {
+        fprintf(stderr, "unknown command %s\n%s", line.c_str(), chat_help);
+    }
+    return true;
+}
+
+// One user message and the reply to it. A reply stopped by Ctrl-C is kept as far as it got
+// (as llama-cli does): the next turn goes on from what was shown. Stopped before its first
+// token, the turn is dropped whole, its attachments kept for the next message.
+static void chat_turn(chat_state & st, const std::string & text, session & ses, const model & mdl,
+                      reason::prompt_cache & cache, const generation_options & gen, std::atomic<bool> & cancel,
+                      bool tty) {
+    chat_message user;
+    user.role = "user";
+    if (st.attached.empty()) {
+        user.content = text;
+    } else {
+        for (size_t i : st.attached) {
+            user.parts.push_back({ CHAT_PART_TYPE_MEDIA, "", i });
+        }
+        user.parts.push_back({ CHAT_PART_TYPE_TEXT, text, 0 });
+    }
+    st.history.push_back(user);
+
+    chat_request req;
+    req.messages = st.history;
+    chat_request_apply(req, gen);
+    // The template sees media in order of appearance: pass exactly those, in that order.
+    std::vector<media> turn_media;
+    for (auto & m : req.messages) {
+        for (auto & p : m.parts) {
+            if (p.type == CHAT_PART_TYPE_MEDIA) {
+                turn_media.push_back(media::from_file(mdl.projector(), st.media_paths[p.media_index]));
+                p.media_index = turn_media.size() - 1;
             }
         }
-        arr.push_back(j);
     }
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp);
-        if (!out) throw input_error(path + ": cannot write here; choose another path");
-        out << arr.dump(2) << "\n";
+    chat_prompt    prompt = chat_format(mdl, req, mdl.media_marker());
+    answer_printer out;
+    turn_result    r = turn_run(ses, &prompt, "", turn_media, sequence_params_make(gen), &out, &cancel, &cache);
+    out.end();
+    if (tty) {
+        fprintf(stderr, "\033[2m%s\033[0m\n", turn_summary(r, "chat").c_str());
     }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        throw input_error(path + ": cannot write here; choose another path");
+
+    const bool cancelled = r.stats.reason == FINISH_REASON_CANCELLED;
+    const bool empty     = r.parsed.content.empty() && r.parsed.reasoning.empty() && r.parsed.tool_calls.empty();
+    if (cancelled && empty) {
+        st.history.pop_back();
+        fputs("(stopped before the reply began; the message was not kept)\n", stderr);
+    } else {
+        chat_message reply;
+        reply.role       = "assistant";
+        reply.content    = r.parsed.content;
+        reply.reasoning  = r.parsed.reasoning;
+        reply.tool_calls = r.parsed.tool_calls;
+        st.history.push_back(reply);
+        st.attached.clear();
+        if (cancelled) {
+            fputs("(stopped; the reply so far is kept)\n", stderr);
+        }
+    }
+    if (cancelled) {
+        // Taken: the next reply runs, and the next Ctrl-C cancels again instead of ending the process.
+        cancel.store(false);
     }
 }
 
@@ -62,90 +192,69 @@ void chat_command_add(CLI::App & app, command_runner & runner) {
     auto   opts = std::make_shared<chat_options>();
     model_options_add(*cmd, opts->model);
     generation_options_add(*cmd, opts->gen);
+    cmd->footer(std::string("\nIn the chat:\n") + chat_help);
     cmd->callback([opts, &runner]() {
-        runner.run = [opts](const std::atomic<bool> & cancel) {
+        runner.run = [opts](std::atomic<bool> & cancel) {
             auto & o = *opts;
             model_options_check(o.model);  // -m NAME, and every file the options name, before the load
             generation_options_check(o.gen);
             backend be(o.model.verbose);
             auto    mdl = model_load(be, o.model);
             reasoning_options_note(*mdl, o.gen, "");
+            if (cancel.load()) {
+                return 130;  // Ctrl-C while the model loaded: the user left before the chat began
+            }
             // Two sequences: the turn, and the previous turn's prompt it shares a prefix with.
-            session              ses(*mdl, context_params_make(o.model, 2));
+            session                    ses(*mdl, context_params_make(o.model, 2));
             context_size_note(o.model, ses);
-            reason::prompt_cache cache(ses);
-            const bool tty = is_tty(stdin);
-            if (tty) fputs(chat_help, stderr);
+            reason::prompt_cache       cache(ses);
+            const bool                 tty = is_tty(stdin);
+            std::optional<line_editor> editor;
+            if (tty && is_tty(stdout)) {
+                editor.emplace("muse", "> ", cancel);
+            }
+            if (tty) {
+                fputs(chat_help, stderr);
+            }
 
-            std::vector<chat_message> history;
-            std::vector<media>        media_list;   // every media item the history refers to
-            std::vector<size_t>       attached;      // media for the next user message
-            std::string               line;
+            chat_state  st;
+            std::string line;
             while (true) {
-                if (tty) fputs("\n> ", stdout), fflush(stdout);
-                if (!std::getline(std::cin, line)) break;
-                if (line.empty()) continue;
+                // A Ctrl-C taken at the prompt, or one that came while a command ran: nothing left
+                // to stop. Set back, the next one cancels again instead of ending the process.
+                cancel.store(false);
+                const line_read_result got = chat_line_read(editor ? &*editor : nullptr, tty, line);
+                if (got == LINE_READ_END) {
+                    if (editor) {
+                        fputs("\n", stdout);  // the shell's prompt on a line of its own
+                    }
+                    break;
+                }
+                if (got == LINE_READ_INTERRUPTED) {
+                    fputs("^C", stdout);  // like a shell: the line is dropped, a fresh prompt follows
+                    continue;
+                }
+                // Without the editor a Ctrl-C cannot end getline: one while it waited is dropped.
+                cancel.store(false);
+                if (line.empty()) {
+                    continue;
+                }
+                if (editor) {
+                    editor->history_add(line);
+                }
                 try {
-                    if (line == "/exit" || line == "/quit") break;
-                    if (line == "/help") { fputs(chat_help, stderr); continue; }
-                    if (line == "/reset") {
-                        history.clear(); media_list.clear(); attached.clear(); cache.clear();
-                        fputs("(conversation cleared)\n", stderr);
-                        continue;
-                    }
-                    if (line.rfind("/save ", 0) == 0) {
-                        conversation_save(history, line.substr(6));
-                        fprintf(stderr, "(saved %zu messages to %s)\n", history.size(), line.substr(6).c_str());
-                        continue;
-                    }
-                    if (line.rfind("/image ", 0) == 0 || line.rfind("/audio ", 0) == 0) {
-                        media_list.push_back(media::from_file(mdl->projector(), line.substr(7)));
-                        attached.push_back(media_list.size() - 1);
-                        fprintf(stderr, "(attached %s)\n", line.substr(7).c_str());
-                        continue;
-                    }
                     if (line[0] == '/') {
-                        fprintf(stderr, "unknown command %s\n%s", line.c_str(), chat_help);
+                        if (!chat_command(st, line, *mdl, cache)) {
+                            break;
+                        }
                         continue;
                     }
-                    chat_message user;
-                    user.role = "user";
-                    if (attached.empty()) {
-                        user.content = line;
-                    } else {
-                        for (size_t i : attached) user.parts.push_back({ CHAT_PART_TYPE_MEDIA, "", i });
-                        user.parts.push_back({ CHAT_PART_TYPE_TEXT, line, 0 });
-                    }
-                    history.push_back(user);
-
-                    chat_request req;
-                    req.messages = history;
-                    chat_request_apply(req, o.gen);
-                    // The template sees media in order of appearance: pass exactly those, in that order.
-                    std::vector<media> turn_media;
-                    for (auto & m : req.messages) {
-                        for (auto & p : m.parts) {
-                            if (p.type == CHAT_PART_TYPE_MEDIA) {
-                                turn_media.push_back(media::from_file(mdl->projector(), media_list[p.media_index].origin()));
-                                p.media_index = turn_media.size() - 1;
-                            }
-                        }
-                    }
-                    chat_prompt prompt = chat_format(*mdl, req, mdl->media_marker());
-                    answer_printer out;
-                    turn_result r = turn_run(ses, &prompt, "", turn_media, sequence_params_make(o.gen), &out, &cancel, &cache);
-                    out.end();
-                    attached.clear();
-                    chat_message reply;
-                    reply.role       = "assistant";
-                    reply.content    = r.parsed.content;
-                    reply.reasoning  = r.parsed.reasoning;
-                    reply.tool_calls = r.parsed.tool_calls;
-                    history.push_back(reply);
-                    if (tty) fprintf(stderr, "\033[2m%s\033[0m\n", turn_summary(r, "chat").c_str());
+                    chat_turn(st, line, ses, *mdl, cache, o.gen, cancel, tty);
                 } catch (const input_error & e) {
                     // A bad message or file ends that turn, not the conversation.
-                    if (!history.empty() && history.back().role == "user") history.pop_back();
+                    if (line[0] != '/' && !st.history.empty() && st.history.back().role == "user") {
+                        st.history.pop_back();
+                    }
                     fprintf(stderr, "error: %s\n", e.what());
                 }
             }
