@@ -1,6 +1,7 @@
 // `muse info`: what a model file is and what it can do; `--system`: the machine and the build.
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/terminal.h"
 #include "engine/backend.h"
 #include "engine/system-info.h"
 #include "server/system-json.h"
@@ -17,13 +18,6 @@ struct info_options {
     bool          show_template = false;
     bool          system = false;
 };
-
-static std::string human_size(uint64_t bytes) {
-    char buf[32];
-    if (bytes >= (1ull << 30)) snprintf(buf, sizeof(buf), "%.2f GiB", bytes / double(1ull << 30));
-    else snprintf(buf, sizeof(buf), "%.1f MiB", bytes / double(1ull << 20));
-    return buf;
-}
 
 static std::string human_count(uint64_t n) {
     char buf[32];
@@ -123,8 +117,8 @@ void info_command_add(CLI::App & app, command_runner & runner) {
             if (!i.name.empty()) printf("name           %s\n", i.name.c_str());
             printf("description    %s\n", i.description.c_str());
             printf("parameters     %s (%llu)\n", human_count(i.n_params).c_str(), (unsigned long long) i.n_params);
-            printf("size           %s\n", human_size(i.size_bytes).c_str());
-            if (!size_error) printf("size on disk   %s (%llu bytes)\n", human_size(file_bytes).c_str(), (unsigned long long) file_bytes);
+            printf("size           %s\n", bytes_text(i.size_bytes).c_str());
+            if (!size_error) printf("size on disk   %s (%llu bytes)\n", bytes_text(file_bytes).c_str(), (unsigned long long) file_bytes);
             printf("context        %d tokens (training)\n", i.n_ctx_train);
             printf("shape          %d layers, %d embedding, %d vocabulary\n", i.n_layer, i.n_embd, i.n_vocab);
             printf("vision         %s\n", yes(i.has_vision));

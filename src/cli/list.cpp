@@ -1,5 +1,6 @@
 // `muse list`: the models in the models dir, as `ollama list` shows them.
 #include "cli/commands.h"
+#include "cli/terminal.h"
 #include "engine/backend.h"
 #include "engine/error.h"
 #include "engine/model-files.h"
@@ -13,13 +14,6 @@ struct list_options {
     std::string models_dir;
     bool        json = false;
 };
-
-static std::string size_text(uint64_t bytes) {
-    char buf[32];
-    if (bytes >= (1ull << 30)) snprintf(buf, sizeof(buf), "%.2f GiB", bytes / double(1ull << 30));
-    else snprintf(buf, sizeof(buf), "%.1f MiB", bytes / double(1ull << 20));
-    return buf;
-}
 
 static int list_run(const list_options & o) {
     const std::filesystem::path dir = o.models_dir.empty() ? models_dir_default() : std::filesystem::path(o.models_dir);
@@ -55,9 +49,9 @@ static int list_run(const list_options & o) {
             if (!problem.empty()) j["error"] = problem;
             arr.push_back(j);
         } else if (!problem.empty()) {
-            printf("%-32s %10s  unreadable: %s\n", e.name.c_str(), size_text(e.bytes).c_str(), problem.c_str());
+            printf("%-32s %10s  unreadable: %s\n", e.name.c_str(), bytes_text(e.bytes).c_str(), problem.c_str());
         } else {
-            printf("%-32s %10s  %-14s %-28s %s\n", e.name.c_str(), size_text(e.bytes).c_str(), s.arch.c_str(),
+            printf("%-32s %10s  %-14s %-28s %s\n", e.name.c_str(), bytes_text(e.bytes).c_str(), s.arch.c_str(),
                    s.description.c_str(), caps_text.empty() ? "-" : caps_text.c_str());
         }
     }

@@ -21,16 +21,6 @@ struct pull_options {
     int32_t     retries = 5;
 };
 
-static std::string bytes_text(double bytes) {
-    char buf[32];
-    if (bytes >= double(1ull << 30)) {
-        snprintf(buf, sizeof(buf), "%.2f GiB", bytes / double(1ull << 30));
-    } else {
-        snprintf(buf, sizeof(buf), "%.1f MiB", bytes / double(1ull << 20));
-    }
-    return buf;
-}
-
 // A bar redrawn in place on a terminal; otherwise a line every 10% (every 256 MiB when the size is unknown).
 class pull_progress {
   public:

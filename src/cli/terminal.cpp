@@ -6,6 +6,16 @@ namespace muse::cli {
 
 bool is_tty(FILE * f) { return isatty(fileno(f)) != 0; }
 
+std::string bytes_text(double bytes) {
+    char buf[32];
+    if (bytes >= double(1ull << 30)) {
+        snprintf(buf, sizeof(buf), "%.2f GiB", bytes / double(1ull << 30));
+    } else {
+        snprintf(buf, sizeof(buf), "%.1f MiB", bytes / double(1ull << 20));
+    }
+    return buf;
+}
+
 progress_bar::progress_bar(std::string label)
     : label_(std::move(label)), tty_(is_tty(stderr)), start_(std::chrono::steady_clock::now()) {}
 

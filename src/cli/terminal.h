@@ -9,6 +9,9 @@ namespace muse::cli {
 
 bool is_tty(FILE * f);
 
+// "12.3 MiB", "2.49 GiB"
+std::string bytes_text(double bytes);
+
 class progress_bar {
   public:
     explicit progress_bar(std::string label);
