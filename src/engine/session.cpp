@@ -137,7 +137,9 @@ struct session::impl {
             ev->finished = true;
             ev->reason   = reason;
         }
-        cells_free(s);
+        if (!s.params.keep_cells) {
+            cells_free(s);
+        }
     }
 
     seq_handle add(seq_record && s, int32_t n_prompt_positions) {
@@ -362,8 +364,12 @@ struct session::impl {
         if (batch.n_tokens == 0) {
             return;
         }
-        const auto    t0 = std::chrono::steady_clock::now();
-        const int32_t rc = llama_decode(ctx.get(), batch);
+        const auto t0 = std::chrono::steady_clock::now();
+        int32_t    rc = llama_decode(ctx.get(), batch);
+        // No room (1): llama.cpp changed nothing; a prefix cache may give its parked cells back.
+        while (rc == 1 && hooks.kv_full && hooks.kv_full()) {
+            rc = llama_decode(ctx.get(), batch);
+        }
         decode_time += std::chrono::steady_clock::now() - t0;
         if (rc != 0) {
             std::set<llama_seq_id> in_batch;
@@ -625,7 +631,10 @@ seq_handle session::sequence_fork_prefix(seq_handle parent_h, int32_t n_keep, co
     child.kv_tokens.assign(parent.kv_tokens.begin(), parent.kv_tokens.begin() + n_keep);
     child.stats.n_past   = n_keep;
     child.stats.n_shared = n_keep;
-    llama_memory_seq_cp(mem, parent.id, child.id, 0, n_keep);
+    // All of the parent, then the child's tail dropped: across KV streams (a split cache)
+    // llama.cpp copies whole streams only, and in one pool the cells are shared either way.
+    llama_memory_seq_cp(mem, parent.id, child.id, -1, -1);
+    llama_memory_seq_rm(mem, child.id, n_keep, -1);
     const seq_handle h = m.next_handle++;
     m.seqs.emplace(h, std::move(child));
     return h;
@@ -650,6 +659,81 @@ void session::sequence_cancel(seq_handle h) {
     if (s.state != SEQ_STATE_FINISHED) {
         impl_->finish(s, FINISH_REASON_CANCELLED, nullptr);
     }
+    impl_->cells_free(s);
+}
+
+void session::sequence_keep(seq_handle h) {
+    seq_record & s = impl_->get(h);
+    if (s.state != SEQ_STATE_FINISHED || s.id < 0) {
+        throw std::logic_error("session: sequence_keep needs a finished sequence that kept its cells");
+    }
+    s.state      = SEQ_STATE_PARKED;
+    s.logits_idx = -1;
+    s.pending.clear();
+    s.pending_pos = 0;
+}
+
+void session::sequence_resume(seq_handle h, int32_t n_keep, const sequence_params & params, const chat_prompt * prompt) {
+    auto &       m = *impl_;
+    seq_record & s = m.get(h);
+    if (s.state != SEQ_STATE_PARKED) {
+        throw std::logic_error("session: sequence_resume needs a parked sequence");
+    }
+    if (n_keep < 0 || n_keep > s.stats.n_past) {
+        throw std::logic_error("session: sequence_resume beyond the sequence's positions");
+    }
+    llama_memory_t mem   = llama_get_memory(m.ctx.get());
+    const int32_t  n_swa = llama_model_n_swa(m.mdl.get());
+    if (n_keep < s.stats.n_past && n_swa > 0 && llama_memory_seq_pos_min(mem, s.id) > std::max(0, n_keep - n_swa)) {
+        throw runtime_error("the shared prefix is no longer in the sliding-window cache; decode it again");
+    }
+    if (!llama_memory_seq_rm(mem, s.id, n_keep, -1)) {
+        throw runtime_error("the KV cache cannot drop the end of this sequence (a recurrent model); decode it again");
+    }
+    seq_record fresh;
+    record_init(fresh, m.mdl, params, prompt);
+    fresh.id     = s.id;
+    fresh.state  = SEQ_STATE_PARKED;
+    fresh.chunks = s.chunks;
+    fresh.kv_tokens.assign(s.kv_tokens.begin(), s.kv_tokens.begin() + n_keep);
+    fresh.stats.n_past   = n_keep;
+    fresh.stats.n_shared = n_keep;
+    s                    = std::move(fresh);
+}
+
+std::vector<uint8_t> session::sequence_state_get(seq_handle h) const {
+    const auto & m = *impl_;
+    const auto & s = m.seqs.at(h);
+    if (s.id < 0) {
+        throw std::logic_error("session: sequence_state_get of a sequence without cells");
+    }
+    std::vector<uint8_t> out(llama_state_seq_get_size(m.ctx.get(), s.id));
+    const size_t         n = llama_state_seq_get_data(m.ctx.get(), out.data(), out.size(), s.id);
+    if (n == 0) {
+        throw runtime_error("llama.cpp could not write this sequence's KV cells");
+    }
+    out.resize(n);
+    return out;
+}
+
+seq_handle session::sequence_state_set(const std::vector<uint8_t> & state, const std::vector<int32_t> & kv_tokens) {
+    auto & m = *impl_;
+    seq_record s;
+    record_init(s, m.mdl, sequence_params{}, nullptr);
+    s.id = m.id_take();
+    if (llama_state_seq_set_data(m.ctx.get(), state.data(), state.size(), s.id) == 0 ||
+        llama_memory_seq_pos_max(llama_get_memory(m.ctx.get()), s.id) + 1 != (llama_pos) kv_tokens.size()) {
+        llama_memory_seq_rm(llama_get_memory(m.ctx.get()), s.id, -1, -1);
+        m.free_ids.push_back(s.id);
+        throw runtime_error("llama.cpp refused the saved KV cells (another model or context layout, or no room)");
+    }
+    s.state          = SEQ_STATE_PARKED;
+    s.kv_tokens      = kv_tokens;
+    s.stats.n_past   = (int32_t) kv_tokens.size();
+    s.stats.n_shared = (int32_t) kv_tokens.size();
+    const seq_handle h = m.next_handle++;
+    m.seqs.emplace(h, std::move(s));
+    return h;
 }
 
 void session::sequence_release(seq_handle h) {
@@ -734,6 +818,7 @@ int32_t session::n_ctx() const { return (int32_t) llama_n_ctx(impl_->ctx.get());
 int32_t session::n_ctx_seq() const { return (int32_t) llama_n_ctx_seq(impl_->ctx.get()); }
 int32_t session::n_seq_max() const { return impl_->params.n_seq_max; }
 int32_t session::n_live() const { return impl_->params.n_seq_max - (int32_t) impl_->free_ids.size(); }
+int32_t session::n_slots_free() const { return (int32_t) impl_->free_ids.size(); }
 int64_t session::n_decoded() const { return impl_->n_decoded; }
 double  session::decode_seconds() const { return std::chrono::duration<double>(impl_->decode_time).count(); }
 
@@ -746,6 +831,7 @@ int32_t session::kv_pos_max(seq_handle h) const {
 }
 
 llama_context * session::get() const { return impl_->ctx.get(); }
+const context_params & session::params() const { return impl_->params; }
 const model &   session::get_model() const { return impl_->mdl; }
 
 }  // namespace muse

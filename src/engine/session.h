@@ -72,6 +72,9 @@ struct sequence_params {
     // > 0: report with each token the log-probabilities of the n most likely tokens of the
     // distribution it was drawn from (before sampling; OpenAI's top_logprobs). At most 20.
     int32_t                  top_logprobs = 0;
+    // Keep the KV cells when the sequence finishes, until it is released or kept parked
+    // (sequence_keep): a prefix cache takes a finished conversation's cells over this way.
+    bool                     keep_cells = false;
 };
 
 using seq_handle = int64_t;
@@ -106,6 +109,10 @@ struct sequence_stats {
 struct step_hooks {
     std::function<void()>                                 before;
     std::function<void(const std::vector<token_event> &)> after;
+    // The KV cache has no room for a step's batch: free cells held by something other than
+    // the running sequences (a prefix cache's parked ones) and return true to have the decode
+    // tried again, false to let the batch's sequences end with FINISH_REASON_CONTEXT.
+    std::function<bool()>                                 kv_full;
 };
 
 class session {
@@ -142,10 +149,26 @@ class session {
     // that agents fork from). A parked sequence is not work for has_work().
     void sequence_park(seq_handle seq);
 
+    // A finished sequence that kept its cells (sequence_params::keep_cells) becomes parked:
+    // its prompt and the tokens it generated stay in the KV cache.
+    void sequence_keep(seq_handle seq);
+
+    // A parked sequence starts over as a new one that holds its first `n_keep` positions (the
+    // rest of its cells are freed): no cells are copied. It samples as `params` and `prompt`
+    // say, and generates once input is appended. Throws as sequence_fork_prefix does.
+    void sequence_resume(seq_handle seq, int32_t n_keep, const sequence_params & params, const chat_prompt * prompt);
+
+    // A parked (or kept) sequence's KV cells as bytes (llama_state_seq_get_data), and a new
+    // parked sequence made from such bytes and the tokens they hold (llama_state_seq_set_data).
+    // Restoring throws runtime_error when llama.cpp refuses the bytes (another model or
+    // context layout, no room).
+    std::vector<uint8_t> sequence_state_get(seq_handle seq) const;
+    seq_handle           sequence_state_set(const std::vector<uint8_t> & state, const std::vector<int32_t> & kv_tokens);
+
     // The tokens in the sequence's KV range, in position order (-1 where media sits).
     const std::vector<int32_t> & sequence_kv_tokens(seq_handle seq) const;
 
-    // Stops the sequence now and frees its KV cells.
+    // Stops the sequence now and frees its KV cells (also the cells a finished one kept).
     void sequence_cancel(seq_handle seq);
     // Forgets a finished sequence's record.
     void sequence_release(seq_handle seq);
@@ -180,7 +203,8 @@ class session {
     int32_t n_ctx() const;      // all cells
     int32_t n_ctx_seq() const;  // the most positions one sequence can hold
     int32_t n_seq_max() const;
-    int32_t n_live() const;
+    int32_t n_live() const;      // sequence slots in use (running, parked, or finished with kept cells)
+    int32_t n_slots_free() const;
     // Highest KV position held by `seq`'s llama sequence id, -1 when it holds none (freed).
     int32_t kv_pos_max(seq_handle seq) const;
     // Tokens decoded so far by this session (every sequence, prompt and generated).
@@ -189,8 +213,9 @@ class session {
     // run's time is muse's own (sampling, scheduling, text).
     double decode_seconds() const;
 
-    llama_context * get() const;
-    const model &   get_model() const;
+    llama_context *        get() const;
+    const model &          get_model() const;
+    const context_params & params() const;  // as the session took them (the context size padded)
 
   private:
     struct impl;
