@@ -81,7 +81,7 @@ static void chat_load(chat_state & st, const std::string & path, const model & m
 }
 
 // A slash command. Returns false for /exit.
-static bool chat_command(chat_state & st, const std::string & line, const model & mdl, reason::prompt_cache & cache) {
+static bool chat_command(chat_state & st, const std::string & line, const model & mdl, prefix_cache & cache) {
     const std::string name = line.substr(0, line.find(' '));
     const std::string arg  = command_argument(line);
     if (name == "/exit" || name == "/quit") {
@@ -129,7 +129,7 @@ static bool chat_command(chat_state & st, const std::string & line, const model 
 // (as llama-cli does): the next turn goes on from what was shown. Stopped before its first
 // token, the turn is dropped whole, its attachments kept for the next message.
 static void chat_turn(chat_state & st, const std::string & text, session & ses, const model & mdl,
-                      reason::prompt_cache & cache, const generation_options & gen, std::atomic<bool> & cancel,
+                      prefix_cache & cache, const generation_options & gen, std::atomic<bool> & cancel,
                       bool tty) {
     chat_message user;
     user.role = "user";
@@ -204,10 +204,11 @@ void chat_command_add(CLI::App & app, command_runner & runner) {
             if (cancel.load()) {
                 return 130;  // Ctrl-C while the model loaded: the user left before the chat began
             }
-            // Two sequences: the turn, and the previous turn's prompt it shares a prefix with.
+            // Two sequences: the turn, and the previous turn's cells when the turn shares only a
+            // beginning with them (a turn that goes on from them takes them over).
             session                    ses(*mdl, context_params_make(o.model, 2));
             context_size_note(o.model, ses);
-            reason::prompt_cache       cache(ses);
+            prefix_cache               cache(ses);
             const bool                 tty = is_tty(stdin);
             std::optional<line_editor> editor;
             if (tty && is_tty(stdout)) {

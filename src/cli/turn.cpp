@@ -25,14 +25,15 @@ static void print_growth(const std::string & now, std::string & shown, void (ans
 
 turn_result turn_run(session & s, const chat_prompt * prompt, const std::string & raw_prompt,
                      const std::vector<media> & media, const sequence_params & sp, answer_printer * out,
-                     const std::atomic<bool> * cancel, reason::prompt_cache * cache) {
-    turn_result r;
-    const auto  t0 = clock_type::now();
-    seq_handle  h  = !prompt ? s.sequence_add_text(raw_prompt, sp)
-                     : cache ? cache->sequence_add(*prompt, media, sp)
-                             : s.sequence_add(*prompt, media, sp);
+                     const std::atomic<bool> * cancel, prefix_cache * cache) {
+    turn_result     r;
+    const auto      t0 = clock_type::now();
+    sequence_params params = sp;
+    params.keep_cells      = cache && prompt;
+    seq_handle h = !prompt ? s.sequence_add_text(raw_prompt, params)
+                   : cache ? cache->sequence_add("", *prompt, media, params)
+                           : s.sequence_add(*prompt, media, params);
     s.prefill(h);
-    if (cache && prompt && !s.sequence_finished(h)) cache->keep(h);
     r.prefill_secs = secs_since(t0);
 
     const auto  t1 = clock_type::now();
@@ -73,7 +74,11 @@ turn_result turn_run(session & s, const chat_prompt * prompt, const std::string 
         print_growth(r.parsed.reasoning, shown_reasoning, &answer_printer::reasoning, out);
         print_growth(r.parsed.content, shown_content, &answer_printer::content, out);
     }
-    s.sequence_release(h);
+    if (params.keep_cells) {
+        cache->keep("", "", h);  // the next turn starts from these cells
+    } else {
+        s.sequence_release(h);
+    }
     return r;
 }
 

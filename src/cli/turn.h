@@ -4,7 +4,7 @@
 #include "engine/chat-prompt.h"
 #include "engine/media.h"
 #include "engine/session.h"
-#include "reason/prompt-cache.h"
+#include "engine/prefix-cache.h"
 
 #include <atomic>
 #include <vector>
@@ -42,10 +42,11 @@ struct run_summary {
 std::string summary_line(const run_summary & s);
 
 // `prompt` null: raw completion of `raw_prompt` without a chat template. With `cache`, the
-// prompt shares what it can of the previous turn's, and is kept for the next.
+// prompt starts from what it shares with the previous turn's cells, and the turn's cells are
+// kept for the next.
 turn_result turn_run(session & s, const chat_prompt * prompt, const std::string & raw_prompt,
                      const std::vector<media> & media, const sequence_params & sp, answer_printer * out,
-                     const std::atomic<bool> * cancel, reason::prompt_cache * cache = nullptr);
+                     const std::atomic<bool> * cancel, prefix_cache * cache = nullptr);
 
 // A turn's summary line (summary_line's format).
 std::string turn_summary(const turn_result & r, const std::string & mode = "", int64_t seed = -1);
