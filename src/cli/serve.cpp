@@ -34,6 +34,9 @@ struct serve_options {
     bool          no_auth          = false;
     std::string   kv               = "split";
     int           prefill_budget   = 2048;
+    bool          no_cache         = false;
+    int64_t       cache_ram_mb     = 2048;
+    int64_t       cache_disk_mb    = 0;
 };
 
 bool host_is_loopback(const std::string & host) {
@@ -64,6 +67,10 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
     cfg.model_id                 = o.model_name.empty() ? std::filesystem::path(model.model_path).stem().string() : o.model_name;
     cfg.sched.max_sequences      = o.max_concurrency;
     cfg.sched.queue_max          = o.queue;
+    cfg.sched.cache              = !o.no_cache;
+    cfg.sched.cache_params.ram_bytes  = (uint64_t) o.cache_ram_mb << 20;
+    cfg.sched.cache_params.disk_bytes = (uint64_t) o.cache_disk_mb << 20;
+    cfg.sched.cache_params.disk_dir   = data_dir / "kv-cache";
     cfg.limits.max_tokens        = o.max_tokens;
     cfg.limits.max_body_bytes    = (size_t) o.max_body_mb << 20;
     cfg.limits.timeout_secs      = o.timeout;
@@ -142,6 +149,16 @@ void serve_command_add(CLI::App & app, command_runner & runner) {
                     "step; smoother streams, slower bursts)")
         ->capture_default_str();
     cmd->add_flag("--no-auth", opts->no_auth, "no API keys (loopback addresses only)");
+    cmd->add_flag("--no-cache", opts->no_cache,
+                  "decode every request's whole prompt (no prefix cache: conversations' cells are not kept between turns)");
+    cmd->add_option("--cache-ram", opts->cache_ram_mb,
+                    "MiB of host RAM for cached conversations that left the KV pool (0: none)")
+        ->check(CLI::Range((int64_t) 0, (int64_t) 1 << 30))
+        ->capture_default_str();
+    cmd->add_option("--cache-disk", opts->cache_disk_mb,
+                    "MiB of files under the data dir (kv-cache/) for those that left RAM; kept across restarts (0: none)")
+        ->check(CLI::Range((int64_t) 0, (int64_t) 1 << 30))
+        ->capture_default_str();
     cmd->add_option("--kv", opts->kv, "split: a KV stream per sequence (--ctx-size is divided among them); "
                                       "unified: one pool where a contemplation's agents share their prompt's cells")
         ->capture_default_str()->check(CLI::IsMember({ "split", "unified" }));

@@ -188,18 +188,26 @@ json tool_input(const std::string & arguments) {
     return input.is_object() ? input : json::object();
 }
 
+// Anthropic counts prompt tokens read from its cache apart from the input tokens.
+json usage_json(chat_run & run) {
+    return { { "input_tokens", run.j->prompt_tokens - run.j->cached_tokens },
+             { "cache_creation_input_tokens", 0 },
+             { "cache_read_input_tokens", run.j->cached_tokens },
+             { "output_tokens", chat_run_completion_tokens(run) } };
+}
+
 std::string tool_use_id(const chat_tool_call & tc) {
     return tc.id.rfind("toolu_", 0) == 0 ? tc.id : id_make("toolu_");
 }
 
 }  // namespace
 
-void messages_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller &) {
+void messages_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who) {
     const json  body  = body_json(req);
     chat_call   call  = anthropic_parse(body, st.mdl, st.cfg.limits);
     const std::string model = body.is_object() && body.contains("model") && body["model"].is_string() ?
                                   body["model"].get<std::string>() : st.cfg.model_id;
-    auto run = chat_run_start(st, call);
+    auto run = chat_run_start(st, call, std::to_string(who.id));
     const std::string id = id_make("msg_");
 
     if (!call.stream) {
@@ -218,7 +226,7 @@ void messages_handle(server_state & st, const httplib::Request & req, httplib::R
                 json out = { { "id", id }, { "type", "message" }, { "role", "assistant" }, { "model", model },
                              { "content", content }, { "stop_reason", stop_reason_of(c, !p.tool_calls.empty()) },
                              { "stop_sequence", nullptr },
-                             { "usage", { { "input_tokens", run->j->prompt_tokens }, { "output_tokens", chat_run_completion_tokens(*run) } } } };
+                             { "usage", usage_json(*run) } };
                 return out.dump(-1, ' ', false, json::error_handler_t::replace);
             },
             [](const http_error & e) { return error_body(e, WIRE_FORMAT_ANTHROPIC); });
@@ -290,7 +298,7 @@ void messages_handle(server_state & st, const httplib::Request & req, httplib::R
                 }
                 ok = ok && sse_write(sink, { { "type", "message_delta" },
                                              { "delta", { { "stop_reason", stop_reason_of(c, !p.tool_calls.empty()) }, { "stop_sequence", nullptr } } },
-                                             { "usage", { { "input_tokens", run->j->prompt_tokens }, { "output_tokens", chat_run_completion_tokens(*run) } } } },
+                                             { "usage", usage_json(*run) } },
                                      "message_delta");
                 ok = ok && sse_write(sink, { { "type", "message_stop" } }, "message_stop");
                 sink.done();

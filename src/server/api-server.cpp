@@ -149,7 +149,8 @@ struct api_server::impl {
         });
         add("GET", "/metrics", "metrics", ROUTE_ACCESS_ADMIN, [this](const httplib::Request &, httplib::Response & r, const caller &) {
             const auto l = sched.load();
-            r.set_content(stats.render(l.queued, l.busy, l.total) + build_info, "text/plain; version=0.0.4");
+            r.set_content(stats.render(l.queued, l.busy, l.total) + build_info + cache_metrics_render(sched.cache_stats()),
+                          "text/plain; version=0.0.4");
         });
         // Unknown routes and requests httplib refuses itself (a body over the limit) still get
         // the wire format's JSON error.

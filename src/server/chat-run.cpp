@@ -9,7 +9,8 @@ namespace muse::server {
 
 using json = nlohmann::json;
 
-std::shared_ptr<chat_run> chat_run_start(server_state & st, chat_call & call) {
+std::shared_ptr<chat_run> chat_run_start(server_state & st, chat_call & call, const std::string & owner,
+                                         const std::string & cache_tag) {
     auto run = std::make_shared<chat_run>();
     run->t0  = clock_type::now();
     try {
@@ -24,6 +25,8 @@ std::shared_ptr<chat_run> chat_run_start(server_state & st, chat_call & call) {
     p.n              = call.n;
     p.timeout_secs   = call.timeout_secs;
     p.reasoning_mode = call.reasoning_mode;
+    p.owner          = owner;
+    p.cache_tag      = cache_tag;
     if (call.reasoning_mode) {
         p.request = call.request;
         p.reason  = call.reason;

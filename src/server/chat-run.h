@@ -32,7 +32,9 @@ struct chat_run_sink {
 
 // Renders the prompt (422 when the template or the schema cannot), submits (429 when the
 // queue is full) and waits until the job runs (422 when the prompt does not fit the context).
-std::shared_ptr<chat_run> chat_run_start(server_state & st, chat_call & call);
+// `owner` (the caller) and `cache_tag` (its conversation, if any) scope the prefix cache.
+std::shared_ptr<chat_run> chat_run_start(server_state & st, chat_call & call, const std::string & owner,
+                                         const std::string & cache_tag = "");
 
 // Delivers what arrived within `wait`. Returns false once the job is done and all of it was
 // delivered.

@@ -108,6 +108,7 @@ void data_routes_add(server_state & st, const route_adder & add) {
             if (!st.db.conversation_delete(who.id, req.matches[1])) {
                 throw http_error(404, "no conversation " + req.matches[1].str(), "conversation_id", "conversation_not_found");
             }
+            st.sched.cache_forget(std::to_string(who.id), req.matches[1]);  // its cells, in memory and on disk
             json_send(res, { { "id", req.matches[1].str() }, { "object", "conversation.deleted" }, { "deleted", true } });
         });
 
@@ -141,6 +142,7 @@ void data_routes_add(server_state & st, const route_adder & add) {
     });
     add("DELETE", "/v1/me", "me", ROUTE_ACCESS_USER, [&st](const httplib::Request &, httplib::Response & res, const caller & who) {
         st.db.user_delete(who.id);
+        st.sched.cache_forget(std::to_string(who.id));  // every cached cell of theirs, in memory and on disk
         json_send(res, { { "object", "user.deleted" }, { "user", who.name }, { "deleted", true } });
     });
 }

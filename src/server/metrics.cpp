@@ -1,5 +1,6 @@
 #include "server/metrics.h"
 
+#include "engine/prefix-cache.h"
 #include "engine/system-info.h"
 
 #include <iterator>
@@ -93,6 +94,34 @@ std::string build_info_render(const system_info & s) {
         o << (i ? "," : "") << labels[i].first << "=\"" << label_escape(labels[i].second) << "\"";
     }
     o << "} 1\n";
+    return o.str();
+}
+
+}  // namespace muse::server
+
+namespace muse::server {
+
+std::string cache_metrics_render(const prefix_cache_stats & s) {
+    std::ostringstream o;
+    const auto one = [&](const char * name, const char * type, const char * help, uint64_t v) {
+        o << "# HELP muse_prefix_cache_" << name << " " << help << "\n# TYPE muse_prefix_cache_" << name << " " << type
+          << "\nmuse_prefix_cache_" << name << " " << v << "\n";
+    };
+    one("lookups_total", "counter", "Requests that looked for a cached prefix.", s.lookups);
+    one("hits_total", "counter", "Requests that started from a cached prefix.", s.hits);
+    one("hit_tokens_total", "counter", "Prompt tokens taken from the cache instead of decoded.", s.hit_tokens);
+    one("hits_ram_total", "counter", "Hits restored from host RAM.", s.hits_ram);
+    one("hits_disk_total", "counter", "Hits restored from disk.", s.hits_disk);
+    one("evictions_total", "counter", "Entries moved out of the KV pool (to RAM, disk or nowhere).", s.evictions);
+    one("dropped_total", "counter", "Entries forgotten for want of room.", s.dropped);
+    one("spilled_bytes_total", "counter", "Bytes of KV cells written to RAM or disk.", s.spilled_bytes);
+    one("corrupt_total", "counter", "Spilled entries refused on the way back (checksum, layout).", s.corrupt);
+    one("entries_pool", "gauge", "Conversations parked in the KV pool.", s.entries_pool);
+    one("cells_pool", "gauge", "KV cells those hold.", s.cells_pool);
+    one("entries_ram", "gauge", "Conversations spilled to host RAM.", s.entries_ram);
+    one("bytes_ram", "gauge", "Bytes those hold.", s.bytes_ram);
+    one("entries_disk", "gauge", "Conversations spilled to disk.", s.entries_disk);
+    one("bytes_disk", "gauge", "Bytes those hold.", s.bytes_disk);
     return o.str();
 }
 

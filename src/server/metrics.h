@@ -10,6 +10,7 @@
 
 namespace muse {
 struct system_info;
+struct prefix_cache_stats;
 }
 
 namespace muse::server {
@@ -45,5 +46,8 @@ class metrics {
 
 // The muse_build_info gauge (always 1): versions, CPU and kernels as labels.
 std::string build_info_render(const system_info & s);
+
+// The prefix cache's counters and gauges (muse_prefix_cache_*).
+std::string cache_metrics_render(const prefix_cache_stats & s);
 
 }  // namespace muse::server

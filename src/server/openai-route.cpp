@@ -22,6 +22,7 @@ json usage_json(chat_run & run) {
     return { { "prompt_tokens", prompt },
              { "completion_tokens", gen },
              { "total_tokens", prompt + gen },
+             { "prompt_tokens_details", { { "cached_tokens", run.j->cached_tokens } } },
              { "completion_tokens_details", { { "reasoning_tokens", chat_run_reasoning_tokens(run) } } } };
 }
 
@@ -73,7 +74,7 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
     const file_reader files = [&st, &who](const std::string & id) { return st.db.file_read(who.id, id); };
     chat_call call = openai_chat_parse(body, st.mdl, st.cfg.limits, files, history);
     const reason::reason_mode mode = call.reason.mode;
-    auto run = chat_run_start(st, call);
+    auto run = chat_run_start(st, call, std::to_string(who.id), conv);
     // The request's messages are part of the conversation once the request runs.
     for (const auto & m : call.new_messages) conversation_store(st, who, conv, m);
 

@@ -3,6 +3,7 @@
 #include "engine/error.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace muse::server {
 
@@ -54,8 +55,11 @@ scheduler::scheduler(session & s, const scheduler_params & params) : s_(s), para
     if (s.n_seq_max() < params.max_sequences) {
         throw std::logic_error("scheduler: the session needs max_sequences sequence slots");
     }
+    if (params_.cache) cache_ = std::make_unique<prefix_cache>(s_, params_.cache_params);
     s_.set_step_hooks({ [this] { admit(); housekeep(); },
-                        [this](const std::vector<token_event> & events) { route(events); } });
+                        [this](const std::vector<token_event> & events) { route(events); },
+                        // Only one pool is shared: a full stream (--kv split) is not helped by others' cells.
+                        [this] { return cache_ && s_.params().kv_unified && cache_->cells_give_back(); } });
     thread_ = std::thread([this] { loop(); });
 }
 
@@ -70,6 +74,14 @@ scheduler::~scheduler() {
     cv_.notify_all();
     thread_.join();
     s_.set_step_hooks({});
+    if (cache_) {
+        try {
+            cache_->persist();  // with --cache-disk, the conversations are there at the next start
+        } catch (const std::exception & e) {
+            fprintf(stderr, "muse serve: the prefix cache could not be written to disk: %s\n", e.what());
+        }
+    }
+    cache_.reset();  // its parked cells go while the session is still there
 }
 
 int scheduler::reason_need(const reason::reason_params & p) {
@@ -124,14 +136,42 @@ void scheduler::cancel_all() {
     cv_.notify_all();
 }
 
+void scheduler::cache_forget(const std::string & owner, const std::string & tag) {
+    if (!cache_) return;
+    auto done = std::make_shared<std::promise<void>>();
+    auto gone = done->get_future();
+    {
+        std::lock_guard lk(mu_);
+        if (stopping_) return;
+        tasks_.push_back([this, owner, tag, done] {
+            cache_->forget(owner, tag);
+            done->set_value();
+        });
+    }
+    cv_.notify_all();
+    gone.wait();
+}
+
+prefix_cache_stats scheduler::cache_stats() const { return cache_ ? cache_->stats() : prefix_cache_stats{}; }
+
+void scheduler::tasks_run() {
+    std::deque<std::function<void()>> tasks;
+    {
+        std::lock_guard lk(mu_);
+        tasks.swap(tasks_);
+    }
+    for (auto & t : tasks) t();
+}
+
 void scheduler::loop() {
     for (;;) {
         std::shared_ptr<job> reasoning;
+        tasks_run();
         {
             std::unique_lock lk(mu_);
             if (stopping_) break;
             if (running_.empty() && queue_.empty() && reason_queue_.empty()) {
-                cv_.wait(lk, [&] { return stopping_ || !queue_.empty() || !reason_queue_.empty(); });
+                cv_.wait(lk, [&] { return stopping_ || !queue_.empty() || !reason_queue_.empty() || !tasks_.empty(); });
                 continue;
             }
             // A reasoning job starts when its slots are free; until then plain jobs wait too
@@ -161,6 +201,7 @@ void scheduler::loop() {
         }
     }
     fail_all("the server is shutting down");
+    tasks_run();  // a forget that came in last still happens
 }
 
 void scheduler::slots_release(int n) {
@@ -188,7 +229,15 @@ void scheduler::admit() {
     }
     for (auto & j : start) {
         try {
-            const seq_handle root = s_.sequence_add(*j->params.prompt, j->params.media, j->params.params);
+            seq_handle root = -1;
+            if (cache_) {
+                cache_->slots_make(j->params.n);  // parked conversations make way for running ones
+                auto params       = j->params.params;
+                params.keep_cells = true;
+                root = cache_->sequence_add(j->params.owner, *j->params.prompt, j->params.media, params);
+            } else {
+                root = s_.sequence_add(*j->params.prompt, j->params.media, j->params.params);
+            }
             j->seqs_.push_back(root);
             by_seq_[root]  = { j.get(), 0 };
             j->forks_left_ = j->params.n - 1;
@@ -219,6 +268,7 @@ void scheduler::housekeep() {
         if (j.forks_left_ > 0 && s_.sequence_ready(root)) {
             // The prompt is decoded once; the other choices fork from it and sample their
             // first token from the same logits.
+            if (cache_) cache_->slots_make(j.params.n - 1);
             for (int i = 1; i < j.params.n; ++i) {
                 sampling_params sp = j.params.params.sampling;
                 if (sp.seed != 0xFFFFFFFF) sp.seed += (uint32_t) i;
@@ -298,13 +348,19 @@ void scheduler::running_prune() {
 void scheduler::job_finish_if_done(job & j) {
     if (j.done_ || j.forks_left_ > 0 || j.finished_ < j.params.n) return;
     const auto & root = s_.sequence(j.seqs_.front());
-    j.prompt_tokens   = root.n_prompt;
+    j.prompt_tokens   = root.n_prompt + root.n_shared;
+    j.cached_tokens   = root.n_shared;
     for (size_t i = 0; i < j.seqs_.size(); ++i) {
         j.generated[i] = s_.sequence(j.seqs_[i]).n_generated;
         by_seq_.erase(j.seqs_[i]);
-        s_.sequence_release(j.seqs_[i]);
+        if (i == 0 && cache_) {
+            cache_->keep(j.params.owner, j.params.cache_tag, j.seqs_[i]);  // the conversation's next turn starts here
+        } else {
+            s_.sequence_release(j.seqs_[i]);
+        }
     }
     slots_release(j.params.n);
+    if (cache_ && reason_busy_ > 0) cache_->slots_make(reason_busy_);  // a running reasoning job's slots stay free
     j.done_set();
     cv_.notify_all();
 }
@@ -320,6 +376,7 @@ void scheduler::reasoning_run(const std::shared_ptr<job> & jp) {
         reason_current_ = jp;
         reason_busy_    = reason_need(j.params.reason);
     }
+    if (cache_) cache_->slots_make(reason_need(j.params.reason));
     j.admitted_set(std::nullopt);
     auto progress = [&](const reason::agent_progress & p) {
         if (j.ttft_secs == 0) {

@@ -11,6 +11,7 @@
 // the queue bound, submit() refuses with 429.
 #include "engine/chat-prompt.h"
 #include "engine/media.h"
+#include "engine/prefix-cache.h"
 #include "engine/session.h"
 #include "reason/modes.h"
 #include "server/http-error.h"
@@ -19,6 +20,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -36,6 +39,10 @@ struct job_params {
     sequence_params                    params;       // choice i samples with seed + i
     int                                n = 1;
     double                             timeout_secs = 0;  // 0: none
+    // Whose request this is, for the prefix cache: a conversation's cells are reused by its
+    // owner only; `cache_tag` (a conversation id) lets them be forgotten with it.
+    std::string                        owner;
+    std::string                        cache_tag;
 
     // Reasoning modes that run several passes (contemplate, orchestrate).
     bool                  reasoning_mode = false;
@@ -72,7 +79,8 @@ class job {
     job_params params;
 
     // Filled by the loop before done; read by the handler after events_take returned false.
-    int                   prompt_tokens = 0;
+    int                   prompt_tokens = 0;   // the whole prompt, the cached part included
+    int                   cached_tokens = 0;   // of those, taken from the prefix cache
     std::vector<int>      generated;       // per choice
     reason::reason_result reason_result;   // reasoning modes
     std::optional<http_error> failure;     // failed after admission (e.g. a decode error)
@@ -105,6 +113,10 @@ class job {
 struct scheduler_params {
     int max_sequences = 8;   // sequences of plain requests decoded together
     int queue_max     = 64;  // requests waiting beyond that
+    // Conversations' cells kept across requests (engine/prefix-cache.h) in the sequence slots
+    // no running request needs, then in RAM and on disk.
+    bool                cache = true;
+    prefix_cache_params cache_params;
 };
 
 struct scheduler_load {
@@ -126,6 +138,10 @@ class scheduler {
     scheduler_load       load() const;
     // Cancels every queued and running job (shutdown): their handlers end within a step.
     void                 cancel_all();
+    // Forgets `owner`'s cached cells (those of conversation `tag`, or all for ""), in the
+    // session, RAM and on disk; returns once they are gone.
+    void                 cache_forget(const std::string & owner, const std::string & tag = "");
+    prefix_cache_stats   cache_stats() const;
 
     // Sequence slots a reasoning-mode job holds: its agents (or sub-agents), the shared root
     // and one pass (synthesis, planner, merger).
@@ -141,6 +157,7 @@ class scheduler {
     void running_prune();                            // finishes and drops the jobs that are done
     void reasoning_run(const std::shared_ptr<job> & j);
     void fail_all(const std::string & why);
+    void tasks_run();                                // work handed to the loop thread (cache_forget)
 
     session &        s_;
     scheduler_params params_;
@@ -154,10 +171,12 @@ class scheduler {
     int                              busy_     = 0;  // guarded by mu_ for load()
     int                              reason_busy_ = 0;  // slots held by the running reasoning job
     std::shared_ptr<job>             reason_current_;
+    std::deque<std::function<void()>> tasks_;        // run on the loop thread
 
     // Loop-thread only.
     std::vector<std::shared_ptr<job>>               running_;
     std::map<seq_handle, std::pair<job *, int>>      by_seq_;
+    std::unique_ptr<prefix_cache>                   cache_;
     std::thread                                     thread_;
 };
 

@@ -254,3 +254,50 @@ TEST_F(scheduler_fixture, a_contemplation_waits_for_its_slots_and_too_many_agent
     EXPECT_EQ(rj->reason_result.agents.size(), 2u);
     EXPECT_EQ(sched.load().busy, 0);
 }
+
+// The prefix cache in the scheduler: a finished request's cells stay as its owner's entry,
+// the owner's next turn reuses them (job::cached_tokens), another owner's does not; with one
+// KV pool, parked cells give way to a running request that needs them.
+TEST_F(scheduler_fixture, finished_requests_stay_cached_for_their_owner_and_give_way) {
+    auto cp       = context_small(2, 512);
+    cp.kv_unified = true;
+    session          s(*mdl, cp);
+    scheduler_params sp;
+    sp.max_sequences = 2;
+    scheduler sched(s, sp);
+    const auto run = [&](const std::string & owner, const std::string & question, int32_t max_tokens) {
+        auto p  = plain(question, max_tokens);
+        p.owner = owner;
+        auto j  = sched.submit(std::move(p));
+        EXPECT_FALSE(j->wait_admitted().has_value());
+        const auto c = collect(*j, 1);
+        return std::make_tuple(j->cached_tokens, j->prompt_tokens, c.text[0], c.reasons[0]);
+    };
+    std::string notes = "My notes:";
+    for (int i = 0; i < 30; ++i) notes += " item" + std::to_string(i);
+    const auto [c1, p1, t1, r1] = run("alice", notes, 6);
+    EXPECT_EQ(c1, 0);
+    const auto [c2, p2, t2, r2] = run("alice", notes, 6);
+    EXPECT_GE(c2, p1 - 1) << "alice's second identical request decoded her prompt again";
+    EXPECT_EQ(t2, t1);
+    const auto [c3, p3, t3, r3] = run("bob", notes, 6);
+    EXPECT_EQ(c3, 0) << "bob was served from alice's cells";
+    EXPECT_EQ(sched.cache_stats().entries_pool, 2u);
+
+    // 512 cells: alice's and bob's parked ones must go for this one.
+    std::string longer = "More notes:";
+    for (int i = 0; i < 110; ++i) longer += " entry" + std::to_string(i);
+    const auto [c4, p4, t4, r4] = run("carol", longer, 8);
+    EXPECT_GT(p4, 300);
+    EXPECT_NE(r4, FINISH_REASON_CONTEXT) << "parked cells were kept over a running request";
+    EXPECT_EQ(t4, alone(longer, 8));
+    EXPECT_GE(sched.cache_stats().evictions, 1u);
+
+    const auto entries = [&] {
+        const auto st = sched.cache_stats();
+        return st.entries_pool + st.entries_ram + st.entries_disk;
+    };
+    const auto before = entries();
+    sched.cache_forget("carol");
+    EXPECT_EQ(entries(), before - 1) << "carol's entry is still there";
+}
