@@ -94,14 +94,21 @@ void kv_file_write(const std::filesystem::path & path, uint64_t fingerprint, con
     }
 }
 
+// The header of a file whose size is what the header says (magic, lengths, fingerprint,
+// cells, checksum); `raw` gets the header's bytes for the checksum.
+static bool header_checked(std::ifstream & in, const std::filesystem::path & path, uint64_t fingerprint,
+                           kv_file_header & h, std::string & raw) {
+    if (!in || !header_read(in, fingerprint, h, raw)) return false;
+    std::error_code ec;
+    const auto      size = std::filesystem::file_size(path, ec);
+    return !ec && size == raw.size() + h.data_bytes + 8;
+}
+
 std::optional<kv_file_header> kv_file_read_header(const std::filesystem::path & path, uint64_t fingerprint) {
     std::ifstream  in(path, std::ios::binary);
     kv_file_header h;
     std::string    raw;
-    if (!in || !header_read(in, fingerprint, h, raw)) return std::nullopt;
-    std::error_code ec;
-    const auto      size = std::filesystem::file_size(path, ec);
-    if (ec || size != raw.size() + h.data_bytes + 8) return std::nullopt;
+    if (!header_checked(in, path, fingerprint, h, raw)) return std::nullopt;
     return h;
 }
 
@@ -110,10 +117,7 @@ std::optional<std::pair<kv_file_header, std::vector<uint8_t>>> kv_file_read(cons
     std::ifstream  in(path, std::ios::binary);
     kv_file_header h;
     std::string    raw;
-    if (!in || !header_read(in, fingerprint, h, raw)) return std::nullopt;
-    std::error_code ec;
-    const auto      size = std::filesystem::file_size(path, ec);
-    if (ec || size != raw.size() + h.data_bytes + 8) return std::nullopt;
+    if (!header_checked(in, path, fingerprint, h, raw)) return std::nullopt;
     std::vector<uint8_t> data(h.data_bytes);
     uint64_t             sum = 0;
     if (!in.read((char *) data.data(), (std::streamsize) data.size()) || !in.read((char *) &sum, 8)) return std::nullopt;

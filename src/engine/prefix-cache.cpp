@@ -176,13 +176,7 @@ seq_handle prefix_cache::seq_from(entry_it e, size_t n_keep, bool take, const se
         }
         const seq_handle h = e->seq;
         entries_.erase(e);
-        try {
-            s_.sequence_resume(h, (int32_t) n_keep, params, &prompt);
-        } catch (...) {
-            s_.sequence_release(h);
-            throw;
-        }
-        return h;
+        return resumed(h, n_keep, params, prompt);
     }
     // Spilled: back into a free slot, then as above.
     std::vector<uint8_t> bytes;
@@ -209,6 +203,11 @@ seq_handle prefix_cache::seq_from(entry_it e, size_t n_keep, bool take, const se
         counts_.corrupt++;  // (an entry that stays is not touched: making the slot may have moved it)
         throw;
     }
+    return resumed(h, n_keep, params, prompt);
+}
+
+// `h`, parked, going on as a new sequence over its first `n_keep` cells; released when it cannot.
+seq_handle prefix_cache::resumed(seq_handle h, size_t n_keep, const sequence_params & params, const chat_prompt & prompt) {
     try {
         s_.sequence_resume(h, (int32_t) n_keep, params, &prompt);
     } catch (...) {

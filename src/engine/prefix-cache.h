@@ -110,6 +110,8 @@ class prefix_cache {
     std::pair<entry_it, size_t> best_match(const std::string & owner, const std::vector<int32_t> & want);
     seq_handle                  seq_from(entry_it e, size_t n_keep, bool take, const sequence_params & params,
                                          const chat_prompt & prompt);
+    seq_handle                  resumed(seq_handle h, size_t n_keep, const sequence_params & params,
+                                        const chat_prompt & prompt);
     void                        slots_make_except(int32_t n, entry_it except);
     void                        evict(entry_it e);          // POOL -> RAM / DISK / nowhere
     void                        place_spilled(entry_it e, std::vector<uint8_t> && bytes);
