@@ -35,6 +35,7 @@ struct serve_options {
     std::string   kv               = "split";
     int           prefill_budget   = 2048;
     bool          no_cache         = false;
+    std::vector<std::string> shared_prefix_files;
     int64_t       cache_ram_mb     = 2048;
     int64_t       cache_disk_mb    = 0;
 };
@@ -81,12 +82,39 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
 
     // Independent requests decode faster with a KV stream each (docs/benchmarks.md, bench/serve);
     // --kv unified shares prefix cells across a contemplation's agents instead.
-    context_params cp = context_params_make(model, o.max_concurrency);
+    // The operator's shared system prompts: the tokens every conversation that starts with one
+    // holds before its first user message (the part two renderings with different user
+    // messages share), each kept parked in a slot of its own.
+    for (const auto & file : o.shared_prefix_files) {
+        const std::string text = file_read(file, "shared system prompt");
+        std::vector<int32_t> tokens[2];
+        for (int i = 0; i < 2; ++i) {
+            chat_request req;
+            req.messages.push_back({ "system", text, {}, "", {}, "", "" });
+            req.messages.push_back({ "user", i == 0 ? "a" : "b", {}, "", {}, "", "" });
+            tokens[i] = mdl->tokenize(chat_format(*mdl, req, mdl->media_marker()).text());
+        }
+        size_t n = 0;
+        while (n < tokens[0].size() && n < tokens[1].size() && tokens[0][n] == tokens[1][n]) n++;
+        if (n < (size_t) cfg.sched.cache_params.restore_min_tokens) {
+            throw input_error("--shared-prefix " + file + ": the system prompt renders to " + std::to_string(n) +
+                              " tokens before the user's message; under " +
+                              std::to_string(cfg.sched.cache_params.restore_min_tokens) +
+                              " a copy costs more than decoding it — drop the flag");
+        }
+        tokens[0].resize(n);
+        cfg.sched.shared_prefixes.push_back(std::move(tokens[0]));
+    }
+    if (o.no_cache && !o.shared_prefix_files.empty()) {
+        throw input_error("--shared-prefix needs the prefix cache: drop --no-cache");
+    }
+    const int32_t n_shared = (int32_t) cfg.sched.shared_prefixes.size();
+    context_params cp = context_params_make(model, o.max_concurrency + n_shared);
     cp.kv_unified     = o.kv == "unified";
     cp.prefill_budget = o.prefill_budget;
     if (o.model.n_ctx <= 0) {
         const int32_t per_seq = mdl->info().n_ctx_train > 0 ? std::min(mdl->info().n_ctx_train, 4096) : 4096;
-        cp.n_ctx              = per_seq * o.max_concurrency;
+        cp.n_ctx              = per_seq * (o.max_concurrency + n_shared);
     }
     session s(*mdl, cp);
     context_size_note(model, s);
@@ -155,6 +183,11 @@ void serve_command_add(CLI::App & app, command_runner & runner) {
                     "MiB of host RAM for cached conversations that left the KV pool (0: none)")
         ->check(CLI::Range((int64_t) 0, (int64_t) 1 << 30))
         ->capture_default_str();
+    cmd->add_option("--shared-prefix", opts->shared_prefix_files,
+                    "a system prompt (a text file) many users' conversations start with: decoded once and copied "
+                    "into each request that starts with it, across users (repeatable; one KV stream each)")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     cmd->add_option("--cache-disk", opts->cache_disk_mb,
                     "MiB of files under the data dir (kv-cache/) for those that left RAM; kept across restarts (0: none)")
         ->check(CLI::Range((int64_t) 0, (int64_t) 1 << 30))

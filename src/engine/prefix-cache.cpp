@@ -87,7 +87,7 @@ std::pair<prefix_cache::entry_it, size_t> prefix_cache::best_match(const std::st
     entry_it best = entries_.end();
     size_t   best_n = 0;
     for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-        if (it->owner != owner) continue;
+        if (it->owner != owner && it->owner != k_shared_owner) continue;
         const auto & have = it->tokens;
         size_t       n    = 0;
         while (n < have.size() && n < want.size() && have[n] >= 0 && have[n] == want[n]) n++;
@@ -134,7 +134,8 @@ seq_handle prefix_cache::sequence_add(const std::string & owner, const chat_prom
     }
     // The same conversation going on (the new prompt holds all of the entry's): its cells
     // are taken over. Another one that shares a beginning gets its own copy of that part.
-    const bool       take = n >= (size_t) e->prompt_len;
+    const bool       shared = e->owner == k_shared_owner;
+    const bool       take   = n >= (size_t) e->prompt_len && !shared;
     if (!take && n < (size_t) params_.restore_min_tokens) {
         // A copy is of the entry's whole KV stream when the cache is split: for a short
         // shared beginning (the template's first tokens), decoding it is cheaper.
@@ -172,6 +173,9 @@ seq_handle prefix_cache::seq_from(entry_it e, size_t n_keep, bool take, const se
             slots_make_except(1, e);
             if (s_.n_slots_free() > 0) {
                 return s_.sequence_fork_prefix(e->seq, (int32_t) n_keep, params, &prompt);
+            }
+            if (e->owner == k_shared_owner) {
+                throw runtime_error("no slot to copy the shared prefix into");  // decoded afresh; it stays
             }
         }
         const seq_handle h = e->seq;
@@ -246,6 +250,28 @@ void prefix_cache::keep(const std::string & owner, const std::string & tag, seq_
     e.tokens     = tokens;
     e.prompt_len = std::min<int32_t>((int32_t) tokens.size(), st.n_shared + st.n_prompt);
     e.seq        = seq;
+    e.used       = ++clock_;
+    entries_.push_back(std::move(e));
+    stats_publish();
+}
+
+void prefix_cache::share(const std::vector<int32_t> & tokens) {
+    if (tokens.empty()) return;
+    for (const auto & e : entries_) {
+        if (e.owner == k_shared_owner && e.tokens == tokens) return;  // a previous run's file
+    }
+    slots_make(1);
+    sequence_params sp;
+    sp.keep_cells  = true;
+    sp.max_tokens  = 1;
+    const seq_handle h = s_.sequence_add_tokens(tokens, sp);
+    s_.prefill(h);
+    s_.sequence_park(h);
+    entry e;
+    e.owner      = k_shared_owner;
+    e.tokens     = tokens;
+    e.prompt_len = (int32_t) tokens.size();
+    e.seq        = h;
     e.used       = ++clock_;
     entries_.push_back(std::move(e));
     stats_publish();

@@ -11,7 +11,8 @@
 // come back from there on their next turn when they share enough of it to beat a prefill.
 //
 // An entry is only ever reused by its owner: a hit, and the time it saves, tells nothing about
-// anyone else's prompts. Prompts with images or audio are decoded afresh (their positions hold
+// anyone else's prompts. The one exception are prefixes an operator shares (share(): a system
+// prompt every user's conversation starts with), decoded once at start and copied from by all. Prompts with images or audio are decoded afresh (their positions hold
 // embeddings that tokens cannot be matched against), and so are entries' parts after media.
 #include "engine/chat-prompt.h"
 #include "engine/media.h"
@@ -78,6 +79,11 @@ class prefix_cache {
     // Returns false when none was left.
     bool cells_give_back();
 
+    // Decodes `tokens` once (unless a previous run's file holds them) and keeps them as an entry
+    // every owner's requests may copy from: what the operator shares. It stays copied from,
+    // never taken over; pushed out of the session like any entry, it comes back from RAM or disk.
+    void share(const std::vector<int32_t> & tokens);
+
     // Forgets `owner`'s entries — those tagged `tag`, or all of them for "" — in the session,
     // in RAM and on disk (a deleted conversation or user).
     void forget(const std::string & owner, const std::string & tag = "");
@@ -93,6 +99,7 @@ class prefix_cache {
     prefix_cache_stats stats() const;
 
   private:
+    static constexpr const char * k_shared_owner = "\x01shared";  // no user id looks like it
     enum entry_place { ENTRY_PLACE_POOL, ENTRY_PLACE_RAM, ENTRY_PLACE_DISK };
     struct entry {
         std::string          owner, tag;

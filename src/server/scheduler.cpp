@@ -55,7 +55,10 @@ scheduler::scheduler(session & s, const scheduler_params & params) : s_(s), para
     if (s.n_seq_max() < params.max_sequences) {
         throw std::logic_error("scheduler: the session needs max_sequences sequence slots");
     }
-    if (params_.cache) cache_ = std::make_unique<prefix_cache>(s_, params_.cache_params);
+    if (params_.cache) {
+        cache_ = std::make_unique<prefix_cache>(s_, params_.cache_params);
+        for (const auto & tokens : params_.shared_prefixes) cache_->share(tokens);  // before the loop runs
+    }
     s_.set_step_hooks({ [this] { admit(); housekeep(); },
                         [this](const std::vector<token_event> & events) { route(events); },
                         // Only one pool is shared: a full stream (--kv split) is not helped by others' cells.
@@ -231,7 +234,9 @@ void scheduler::admit() {
         try {
             seq_handle root = -1;
             if (cache_) {
-                cache_->slots_make(j->params.n);  // parked conversations make way for running ones
+                // The cache frees a slot only when the request needs one: a conversation that goes
+                // on takes its own parked slot over (bench/chat: freeing one up front pushed another
+                // user's conversation out to RAM on every turn). n > 1: the forks make their room.
                 auto params       = j->params.params;
                 params.keep_cells = true;
                 root = cache_->sequence_add(j->params.owner, *j->params.prompt, j->params.media, params);

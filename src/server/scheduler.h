@@ -117,6 +117,10 @@ struct scheduler_params {
     // no running request needs, then in RAM and on disk.
     bool                cache = true;
     prefix_cache_params cache_params;
+    // Token prefixes every user's requests may copy from (an operator's system prompt), decoded
+    // once when the scheduler starts (prefix_cache::share). The session needs a slot for each
+    // beyond max_sequences to keep them parked.
+    std::vector<std::vector<int32_t>> shared_prefixes;
 };
 
 struct scheduler_load {

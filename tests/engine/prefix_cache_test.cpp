@@ -173,6 +173,47 @@ TEST_P(prefix_cache_turns, a_shared_beginning_is_copied_and_the_entry_stays) {
     }
 }
 
+// A prefix the operator shares (a system prompt): decoded once, copied into every owner's
+// request that starts with it; it stays, and an owner gets from it exactly the shared part.
+TEST_P(prefix_cache_turns, a_shared_prefix_serves_every_owner_and_stays) {
+    if (sliding()) GTEST_SKIP() << "a sliding-window cache keeps a window, not the whole prefix";
+    for (const bool unified : { true, false }) {
+        SCOPED_TRACE(unified ? "one KV pool" : "a KV stream per sequence");
+        auto cp       = context_small(4);
+        cp.kv_unified = unified;
+        session      s(*mdl, cp);
+        prefix_cache cache(s);
+        std::string  system = "You are an assistant for a shop that sells maps:";
+        for (int i = 0; i < 30; ++i) system += " region" + std::to_string(i);
+        const auto rendered = [&](const std::string & user) {
+            auto req = dated_request();
+            req.messages.push_back({ "system", system, {}, "", {}, "", "" });
+            req.messages.push_back({ "user", user, {}, "", {}, "", "" });
+            return chat_format(*mdl, req, mdl->media_marker());
+        };
+        const auto a = mdl->tokenize(rendered("a").text()), b = mdl->tokenize(rendered("b").text());
+        size_t     n = 0;
+        while (n < a.size() && n < b.size() && a[n] == b[n]) n++;
+        ASSERT_GT(n, 32u);
+        cache.share(std::vector<int32_t>(a.begin(), a.begin() + (std::ptrdiff_t) n));
+        const int64_t decoded = s.n_decoded();
+        EXPECT_EQ(decoded, (int64_t) n) << "the shared prefix is decoded once, at share()";
+
+        const auto pa = rendered("Which map shows the Alps?");
+        const auto ta = turn_take(s, cache, "alice", pa);
+        EXPECT_EQ(ta.stats.n_shared, (int32_t) n);
+        expect_greedy_equals_alone(*mdl, pa, ta.tokens, 12, "alice from the shared prefix");
+        const auto pb = rendered("Which map shows the Andes?");
+        const auto tb = turn_take(s, cache, "bob", pb);
+        EXPECT_EQ(tb.stats.n_shared, (int32_t) n) << "bob got more than the shared part (alice's cells?)";
+        expect_greedy_equals_alone(*mdl, pb, tb.tokens, 12, "bob from the shared prefix");
+        EXPECT_EQ(cache.stats().entries_pool, 3u) << "the shared prefix and the two conversations";
+        cache.forget("alice");
+        cache.forget("bob");
+        EXPECT_EQ(cache.stats().entries_pool, 1u) << "forgetting users took the shared prefix";
+    }
+}
+
 // Bob sending Alice's exact prompt gets nothing from her entry; Alice's next turn still does.
 TEST_P(prefix_cache_turns, an_entry_serves_only_its_owner) {
     session      s(*mdl, context_small(4));

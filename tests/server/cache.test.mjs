@@ -139,6 +139,37 @@ describe("isolation: a user's cells serve that user only", () => {
     });
 });
 
+describe("--shared-prefix: an operator's system prompt, decoded once for every user", () => {
+    let server, alice, bob, dir;
+    before(async () => {
+        dir = data_dir_make();
+        alice = key_create(dir, "alice");
+        bob = key_create(dir, "bob");
+        fs.writeFileSync(path.join(dir, "system.txt"), SYSTEM);
+        server = await server_start({ model: models.qwen, data_dir: dir, args: ["--shared-prefix", path.join(dir, "system.txt")] });
+    });
+    after(() => server?.stop());
+
+    test("each user's first request copies the shared part, and no more of anyone else's", T, async () => {
+        const a = await openai_client(server, alice), b = await openai_client(server, bob);
+        const first_a = await ask(a, conversation("the Tigris"));
+        const shared  = first_a.usage.prompt_tokens_details.cached_tokens;
+        assert.ok(shared > 32, `alice's first request got ${shared} cached tokens from the shared prompt`);
+        const again_a = await ask(a, conversation("the Tigris"));
+        assert.ok(again_a.usage.prompt_tokens_details.cached_tokens > shared, "alice's own cells");
+        const first_b = await ask(b, conversation("the Tigris"));
+        assert.equal(first_b.usage.prompt_tokens_details.cached_tokens, shared, "bob got more than the shared part");
+        assert.equal(first_b.text, first_a.text);
+    });
+
+    test("a system prompt too short to share is refused at start", T, async () => {
+        fs.writeFileSync(path.join(dir, "short.txt"), "Hi.");
+        await assert.rejects(server_start({ model: models.qwen, data_dir: data_dir_make(),
+                                            args: ["--shared-prefix", path.join(dir, "short.txt")] }),
+                             /--shared-prefix .*short\.txt/);
+    });
+});
+
 describe("conversations pushed out of the KV pool", () => {
     let dir, key, server, cold;
     const args = ["--max-concurrency", "2", "--cache-ram", "1", "--cache-disk", "64"];
