@@ -137,8 +137,8 @@ seq_handle prefix_cache::sequence_add(const std::string & owner, const chat_prom
     const bool       shared = e->owner == k_shared_owner;
     const bool       take   = n >= (size_t) e->prompt_len && !shared;
     if (!take && n < (size_t) params_.restore_min_tokens) {
-        // A copy is of the entry's whole KV stream when the cache is split: for a short
-        // shared beginning (the template's first tokens), decoding it is cheaper.
+        // A short shared beginning (the template's first tokens, which every prompt shares) is
+        // decoded: copying would move entries around for a few tokens' worth.
         return fresh();
     }
     const entry_place from = e->place;
