@@ -232,6 +232,7 @@ void chat_request_apply(chat_request & req, const generation_options & o) {
     req.tools           = o.tools;
     req.think_budget    = o.think_budget;
     req.enable_thinking = !o.no_think;
+    think_budget_for_constraints(req, o.max_tokens);
 }
 
 sequence_params sequence_params_make(const generation_options & o) {

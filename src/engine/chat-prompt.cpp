@@ -2,9 +2,13 @@
 
 #include "chat-prompt-impl.h"
 #include "engine/error.h"
+#include "engine/grammar-bounds.h"
 #include "engine/model.h"
 #include "json-schema-to-grammar.h"
 #include "json.h"
+#include "peg-parser.h"
+
+#include <algorithm>
 
 #include <regex>
 
@@ -23,6 +27,8 @@ chat_prompt chat_prompt::clone() const {
 
 const std::string & chat_prompt::text() const { return impl_->params.prompt; }
 bool chat_prompt::has_grammar() const { return !impl_->grammar.empty(); }
+const std::string & chat_prompt::grammar() const { return impl_->grammar; }
+bool chat_prompt::grammar_from_first_token() const { return impl_->grammar_type == COMMON_GRAMMAR_TYPE_USER; }
 bool chat_prompt::supports_thinking() const { return impl_->params.supports_thinking; }
 const std::string & chat_prompt::thinking_start() const { return impl_->think_start; }
 const std::vector<std::string> & chat_prompt::thinking_end() const { return impl_->think_end; }
@@ -94,7 +100,8 @@ static std::string grammar_calls_only(const std::string & grammar, bool keep_rea
     const size_t end  = std::min(grammar.find('\n', start), grammar.size());
     std::string  root = grammar.substr(start, end - start);
     root = std::regex_replace(root, std::regex(R"( until-[0-9]+\?)"), "");
-    if (!keep_reasoning) root = std::regex_replace(root, std::regex(R"(\(start analysis\)\* )"), "");
+    // One reasoning message at most: each new one would get a fresh thinking budget.
+    root = std::regex_replace(root, std::regex(R"(\(start analysis\)\* )"), keep_reasoning ? "(start analysis)? " : "");
     return grammar.substr(0, start) + root + grammar.substr(end);
 }
 
@@ -200,22 +207,42 @@ chat_prompt chat_format(const model & mdl, const chat_request & request, const s
         p.grammar      = request.grammar;
         p.grammar_type = COMMON_GRAMMAR_TYPE_USER;
     }
+    if (!p.grammar.empty()) {
+        p.grammar = grammar_numbers_bounded(grammar_calls_bounded(grammar_atem_bounded(p.grammar, request.tools)));
+    }
     p.think_budget = request.think_budget;
     reasoning_channel_set(p, mdl);
-    // Under a grammar that is active from the first token, llama-common's budget sampler does
-    // not end the reasoning (measured: 196 reasoning tokens against a budget of 16 with a JSON
-    // schema on Qwen3). Refused rather than silently ignored.
-    const bool grammar_from_start = !p.grammar.empty() && !(p.grammar_type == COMMON_GRAMMAR_TYPE_TOOL_CALLS && p.params.grammar_lazy);
-    if (request.enable_thinking && request.think_budget >= 0 && !p.think_start.empty() && grammar_from_start) {
-        throw input_error("a thinking budget cannot be combined with a JSON schema, a grammar or required tool calls yet "
-                          "(the constraint keeps the budget from ending the reasoning); drop the budget or the constraint");
+    if (request.tool_choice == CHAT_TOOL_CHOICE_REQUIRED && !request.tools.empty() &&
+        p.think_forced == "<|eom|><|start|>assistant to=user<|message|>") {
+        // A forced call's grammar has no message to the user: the budget ends the reasoning
+        // and the grammar writes the call's recipient (forcing " to=user" was a token the
+        // grammar refused, and the sampler had nothing left to pick).
+        p.think_forced = "<|eom|><|start|>assistant";
     }
     return out;
+}
+
+void think_budget_for_constraints(chat_request & request, int32_t max_tokens) {
+    const bool constrained = !request.json_schema.empty() || !request.grammar.empty() ||
+                             (request.tool_choice == CHAT_TOOL_CHOICE_REQUIRED && !request.tools.empty());
+    if (!constrained || !request.enable_thinking || request.think_budget >= 0) return;
+    request.think_budget = max_tokens < 0 ? 256 : std::min<int32_t>(max_tokens / 2, 1024);
+}
+
+// Whether the template's parser has already failed on `generated` (not merely waiting for
+// more). A partial parse that failed returns what it matched so far, often nothing: Muse
+// Glimmer's answer without its " to=user<|message|>" header streamed as one delta at the end,
+// when the whole parse fails and the text becomes the content.
+static bool parse_failed(const common_chat_parser_params & params, const std::string & generated) {
+    if (params.parser.empty()) return false;
+    common_peg_parse_context ctx(params.generation_prompt + generated, COMMON_PEG_PARSE_FLAG_LENIENT);
+    return params.parser.parse(ctx).fail();
 }
 
 chat_parsed chat_parse(const chat_prompt & prompt, const std::string & generated, bool is_partial) {
     common_chat_msg msg;
     try {
+        if (is_partial && parse_failed(prompt.get().parser, generated)) throw std::runtime_error("no match");
         msg = common_chat_parse(generated, is_partial, prompt.get().parser);
     } catch (const std::exception &) {
         // Output that does not follow the template's grammar (random weights, a cut-off stream)

@@ -79,6 +79,11 @@ class chat_prompt {
     chat_prompt clone() const;
     const std::string & text() const;            // with the model's media marker where media goes
     bool                has_grammar() const;
+    // The GBNF the answer is constrained to (empty: none), and whether it applies from the
+    // first generated token (a schema on a template without its own response-format rule,
+    // a user grammar) rather than after the generation prompt or a trigger.
+    const std::string & grammar() const;
+    bool                grammar_from_first_token() const;
     bool                supports_thinking() const;
     // The reasoning channel's delimiters in generated text ("<think>", "</think>"); empty
     // when the template has none.
@@ -94,6 +99,12 @@ class chat_prompt {
   private:
     std::unique_ptr<impl> impl_;
 };
+
+// A JSON schema or a forced tool call with thinking on and no budget: the reasoning gets half
+// of max_tokens (at most 1024; 256 when max_tokens is unlimited), leaving the constrained
+// answer the rest. Without a budget a weak model reasoned until max_tokens and returned no
+// JSON at all. Does nothing when a budget was given, thinking is off, or nothing constrains.
+void think_budget_for_constraints(chat_request & request, int32_t max_tokens);
 
 // Renders `request` with the model's template. Throws input_error for what the template or
 // the request cannot do (tools on a template without them, a bad schema, a bad role).

@@ -1,4 +1,5 @@
 #include "engine/sampling-params.h"
+#include "engine/grammar-bounds.h"
 
 #include "chat-prompt-impl.h"
 #include "common.h"
@@ -88,7 +89,13 @@ sampler_ptr sampler_make(const llama_model * mdl, const sampling_params & sp, co
     if (prompt) {
         const auto & p = prompt->get();
         if (!p.grammar.empty()) {
-            cp.grammar           = common_grammar(p.grammar_type, p.grammar);
+            std::string grammar = p.grammar;
+            if (!p.think_start.empty() && p.think_budget >= 0) {
+                std::vector<grammar_tag> tags{ { p.think_start, tokenize_special(vocab, p.think_start) } };
+                for (const auto & t : p.think_end) tags.push_back({ t, tokenize_special(vocab, t) });
+                grammar = grammar_tags_as_tokens(grammar, tags);
+            }
+            cp.grammar           = common_grammar(p.grammar_type, grammar);
             cp.generation_prompt = p.params.generation_prompt;
             if (p.grammar_type == COMMON_GRAMMAR_TYPE_TOOL_CALLS) {
                 cp.grammar_lazy     = p.params.grammar_lazy;
