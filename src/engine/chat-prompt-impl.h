@@ -23,6 +23,7 @@ struct chat_prompt::impl {
 struct template_caps {
     bool tools     = false;
     bool reasoning = false;
+    bool parallel_calls = false;  // the template renders several calls in one assistant turn
 };
 template_caps template_caps_of(const common_chat_templates * templates);
 

@@ -135,7 +135,10 @@ chat_prompt chat_format(const model & mdl, const chat_request & request, const s
         }
         in.chat_template_kwargs[name] = value;
     }
-    in.parallel_tool_calls = request.parallel_tool_calls;
+    // Parallel calls only where the template can write them back (Llama 3's raises "only
+    // supports single tool-calls at once" on the next turn).
+    const bool parallel    = request.parallel_tool_calls && template_caps_of(mdl.templates()).parallel_calls;
+    in.parallel_tool_calls = parallel;
     in.reasoning_format    = COMMON_REASONING_FORMAT_DEEPSEEK;  // reasoning goes to its own field
     in.enable_thinking     = request.enable_thinking;
     in.add_generation_prompt = !request.continue_final;
@@ -181,10 +184,6 @@ chat_prompt chat_format(const model & mdl, const chat_request & request, const s
         if (request.tool_choice == CHAT_TOOL_CHOICE_REQUIRED) {
             p.grammar = grammar_calls_only(p.grammar, request.enable_thinking);
         }
-        if (!request.parallel_tool_calls) {
-            // One call at most: llama-common's grammar repeats the call rule whatever the flag.
-            p.grammar = std::regex_replace(p.grammar, std::regex(R"((^|\n)tool-calls ::= \((.*)\)\+(\n|$))"), "$1tool-calls ::= $2$3");
-        }
     }
     if (!schema_grammar.empty()) {
         if (!request.tools.empty()) {
@@ -208,7 +207,12 @@ chat_prompt chat_format(const model & mdl, const chat_request & request, const s
         p.grammar_type = COMMON_GRAMMAR_TYPE_USER;
     }
     if (!p.grammar.empty()) {
-        p.grammar = grammar_numbers_bounded(grammar_calls_bounded(grammar_atem_bounded(p.grammar, request.tools)));
+        // One call at most without parallel calls: llama-common's grammar repeats the call rule
+        // whatever the flag.
+        if (p.grammar_type == COMMON_GRAMMAR_TYPE_TOOL_CALLS) {
+            p.grammar = grammar_calls_bounded(grammar_atem_bounded(p.grammar, request.tools), parallel ? max_parallel_tool_calls : 1);
+        }
+        p.grammar = grammar_numbers_bounded(p.grammar);
     }
     p.think_budget = request.think_budget;
     reasoning_channel_set(p, mdl);

@@ -12,7 +12,9 @@ std::string grammar_numbers_bounded(const std::string & grammar) {
     // number ::= ("-"? integral-part) ("." decimal-part)? ([eE] [-+]? integral-part)?
     g = std::regex_replace(g, std::regex(R"(\(\[eE\] \[-\+\]\? integral-part\)\?)"), "([eE] [-+]? [0-9]{1,2})?");
     // json-number ::= "-"? ("0" | [1-9] [0-9]*) ("." [0-9]+)? (("e" | "E") [+-]? [0-9]+)?
-    g = std::regex_replace(g, std::regex(R"(\("0" \| \[1-9\] \[0-9\]\*\))"), "(\"0\" | [1-9] [0-9]{0,15})");
+    g = std::regex_replace(g, std::regex(R"(\("0" \| \[1-9\] \[0-9\]\*\))"), "(\"0\" | [1-9] [0-9]{0,14})");
+    // integral-part ::= [0] | [1-9] [0-9]{0,15}   (llama-common's bound: 16 digits)
+    g = std::regex_replace(g, std::regex(R"(integral-part ::= \[0\] \| \[1-9\] \[0-9\]\{0,15\})"), "integral-part ::= [0] | [1-9] [0-9]{0,14}");
     g = std::regex_replace(g, std::regex(R"(\("\." \[0-9\]\+\)\?)"), "(\".\" [0-9]{1,16})?");
     g = std::regex_replace(g, std::regex(R"(\(\("e" \| "E"\) \[\+-\]\? \[0-9\]\+\)\?)"), "((\"e\" | \"E\") [+-]? [0-9]{1,2})?");
     return g;
@@ -132,16 +134,16 @@ static size_t rule_line(const std::string & g, const std::string & name, size_t 
     return at;
 }
 
-std::string grammar_calls_bounded(const std::string & grammar) {
+std::string grammar_calls_bounded(const std::string & grammar, int max_calls) {
     std::string g = grammar;
     size_t      end = 0;
-    const std::string more = std::to_string(max_parallel_tool_calls - 1);
+    const std::string more = std::to_string(max_calls - 1);
     // tool-calls ::= (tool-call space)+   (Qwen3: one call per block)
     const size_t blocks = rule_line(g, "tool-calls", end);
     if (blocks != std::string::npos) {
         std::string line = g.substr(blocks, end - blocks);
         if (line.size() > 2 && line.compare(line.size() - 2, 2, ")+") == 0) {
-            line.replace(line.size() - 1, 1, "{1," + std::to_string(max_parallel_tool_calls) + "}");
+            line.replace(line.size() - 1, 1, max_calls > 1 ? "{1," + std::to_string(max_calls) + "}" : "");
             g.replace(blocks, end - blocks, line);
         }
     }
@@ -150,7 +152,7 @@ std::string grammar_calls_bounded(const std::string & grammar) {
     if (calls == std::string::npos) return g;
     std::string line = g.substr(calls, end - calls);
     static const std::regex rest(R"re(\(((?:space "," space|"<\|eom\|>" start) \([^()]*\))\)\*)re");
-    line = std::regex_replace(line, rest, blocks != std::string::npos ? std::string() : "($1){0," + more + "}");
+    line = std::regex_replace(line, rest, blocks != std::string::npos || max_calls <= 1 ? std::string() : "($1){0," + more + "}");
     g.replace(calls, end - calls, line);
     return g;
 }

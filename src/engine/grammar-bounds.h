@@ -11,9 +11,10 @@
 
 namespace muse {
 
-// Numbers: exponents of at most 2 digits, integral parts of at most 16 — every number the
-// grammar allows is a finite double, and every integer fits int64 (llama-common's `number`,
-// `integer` and `json-number` rules).
+// Numbers: exponents of at most 2 digits, integral parts of at most 15 digits — every number
+// the grammar allows is a finite double, and every integer is exact in a double (JavaScript's
+// safe integers, below 2^53; llama-common allowed 16 digits, which JSON.parse rounds) and so
+// fits int64 (llama-common's `number`, `integer` and `json-number` rules).
 std::string grammar_numbers_bounded(const std::string & grammar);
 
 // Muse Glimmer's ATEM calls: the recipient after " to=" is the called function's name (the
@@ -22,12 +23,12 @@ std::string grammar_numbers_bounded(const std::string & grammar);
 // parameters at most once.
 std::string grammar_atem_bounded(const std::string & grammar, const std::vector<chat_tool> & tools);
 
-// Parallel calls: at most `max_parallel_tool_calls` in one answer (llama-common allows any
-// number; a weak model repeats calls until max_tokens). Qwen3-style grammars, which allow
+// Parallel calls: at most `max_calls` in one answer (llama-common allows any number; a weak
+// model repeats calls until max_tokens; 1 when parallel calls are off). Qwen3-style grammars, which allow
 // both a call per <tool_call> block (the template's form) and comma-separated calls inside
 // one, keep the template's form only.
 inline constexpr int max_parallel_tool_calls = 8;
-std::string grammar_calls_bounded(const std::string & grammar);
+std::string grammar_calls_bounded(const std::string & grammar, int max_calls = max_parallel_tool_calls);
 
 // The reasoning tags as the tokens the budget sampler watches for: a grammar's literal
 // "<think>" may be written as "<" "think" ">", which llama-common's budget never sees begin

@@ -73,6 +73,7 @@ template_caps template_caps_of(const common_chat_templates * templates) {
     c.tools     = cap("supports_tools") && cap("supports_tool_calls") &&
                   common_chat_templates_source(templates).find("tools") != std::string::npos;
     c.reasoning = common_chat_templates_support_enable_thinking(templates);
+    c.parallel_calls = cap("supports_parallel_tool_calls");
     return c;
 }
 

@@ -191,7 +191,8 @@ TEST_P(constrained, forced_tool_calls_end_within_a_bound_on_every_template) {
 
 INSTANTIATE_TEST_SUITE_P(tiny, constrained, ::testing::ValuesIn(tiny_models()), model_param_name);
 
-// Every number a schema's grammar allows is a finite double, and every integer fits int64:
+// Every number a schema's grammar allows is a finite double, and every integer is exact in a
+// double (below 2^53, so int64 too):
 // 1,000 answers walked through llama.cpp's grammar sampler with random choices among the
 // tokens it allows (the JSON-looking tokens of a real vocabulary, the end of generation
 // likelier once allowed), read by a strict parser. A model's random weights would take the
@@ -218,7 +219,9 @@ TEST(constrained_numbers, a_thousand_answers_hold_finite_numbers_and_int64_integ
     };
     const std::function<void(const json &, const std::string &)> check = [&](const json & j, const std::string & text) {
         if (j.is_number_float()) EXPECT_TRUE(std::isfinite(j.get<double>())) << text;
-        if (j.is_number_unsigned()) EXPECT_LE(j.get<uint64_t>(), (uint64_t) INT64_MAX) << text;
+        // Exact in a double (JSON.parse): |n| <= 2^53 - 1, so int64 too.
+        if (j.is_number_unsigned()) EXPECT_LE(j.get<uint64_t>(), 9007199254740991ull) << text;
+        if (j.is_number_integer() && !j.is_number_unsigned()) EXPECT_GE(j.get<int64_t>(), -9007199254740991ll) << text;
         if (j.is_object() || j.is_array()) for (const auto & x : j) check(x, text);
     };
     int n_answers = 0, n_checked = 0, n_floats = 0;
