@@ -1,6 +1,8 @@
 // POST /v1/messages: Anthropic's wire format — system, content blocks (text, image,
 // tool_use, tool_result, thinking), tools, extended thinking, streaming events.
+#include "engine/error.h"
 #include "engine/model.h"
+#include "engine/prompt-count.h"
 #include "server/chat-run.h"
 #include "server/data-routes.h"
 #include "server/deferred-json.h"
@@ -170,6 +172,7 @@ chat_call anthropic_parse(const json & body, const model & mdl, const server_lim
             throw http_error(400, "thinking.type must be enabled or disabled", "thinking.type");
         }
     }
+    think_budget_for_constraints(call.request, call.params.max_tokens);
     call.timeout_secs = limits.timeout_secs;
     return call;
 }
@@ -201,6 +204,19 @@ std::string tool_use_id(const chat_tool_call & tc) {
 }
 
 }  // namespace
+
+void messages_count_tokens_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller &) {
+    json body = body_json(req);
+    // The same body as /v1/messages, without max_tokens (nothing is generated).
+    if (body.is_object() && !body.contains("max_tokens")) body["max_tokens"] = 1;
+    chat_call call = anthropic_parse(body, st.mdl, st.cfg.limits);
+    try {
+        const chat_prompt prompt = chat_format(st.mdl, call.request, st.mdl.media_marker());
+        res.set_content(json{ { "input_tokens", prompt_token_count(st.mdl, prompt, call.media) } }.dump(), "application/json");
+    } catch (const input_error & e) {
+        throw http_error(422, e.what(), call.request.tools.empty() ? "messages" : "tools", "template_refused");
+    }
+}
 
 void messages_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who) {
     const json  body  = body_json(req);
@@ -273,6 +289,18 @@ void messages_handle(server_state & st, const httplib::Request & req, httplib::R
                 s.delta = [&](int, const choice_tracker::delta & d) {
                     send("thinking", d.reasoning);
                     send("text", d.content);
+                    // Tool calls as they are generated: a tool_use block per call, its input as
+                    // input_json_delta pieces (their concatenation is the input's JSON).
+                    for (const auto & tc : d.tool_calls) {
+                        if (tc.first) {
+                            const std::string tid = tool_use_id({ tc.id, tc.name, "" });
+                            block_open("tool_use", { { "type", "tool_use" }, { "id", tid }, { "name", tc.name }, { "input", json::object() } });
+                        }
+                        if (tc.arguments.empty()) continue;
+                        ok = ok && sse_write(sink, { { "type", "content_block_delta" }, { "index", index },
+                                                     { "delta", { { "type", "input_json_delta" }, { "partial_json", tc.arguments } } } },
+                                             "content_block_delta");
+                    }
                 };
                 while (ok && chat_run_pump(*run, s, pump_wait)) {
                 }
@@ -289,13 +317,6 @@ void messages_handle(server_state & st, const httplib::Request & req, httplib::R
                 auto &              c = run->choices[0];
                 const chat_parsed & p = c.final_parse();
                 block_close();
-                for (const auto & tc : p.tool_calls) {
-                    block_open("tool_use", { { "type", "tool_use" }, { "id", tool_use_id(tc) }, { "name", tc.name }, { "input", json::object() } });
-                    ok = ok && sse_write(sink, { { "type", "content_block_delta" }, { "index", index },
-                                                 { "delta", { { "type", "input_json_delta" }, { "partial_json", tool_input(tc.arguments).dump() } } } },
-                                         "content_block_delta");
-                    block_close();
-                }
                 ok = ok && sse_write(sink, { { "type", "message_delta" },
                                              { "delta", { { "stop_reason", stop_reason_of(c, !p.tool_calls.empty()) }, { "stop_sequence", nullptr } } },
                                              { "usage", usage_json(*run) } },

@@ -55,6 +55,16 @@ void error_write(httplib::Response & res, const http_error & e, wire_format wire
     res.set_content(error_body(e, wire), "application/json");
 }
 
+// 2026-12-01T12:00:00Z
+static std::string rfc3339_of(int64_t t) {
+    const std::time_t tt = (std::time_t) t;
+    std::tm           tm{};
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
 struct api_server::impl {
     model &            mdl;
     server_config      cfg;
@@ -65,6 +75,9 @@ struct api_server::impl {
     httplib::Server    http;
     const system_info  sys;         // read once: /health (admins) and /metrics show it
     const std::string  build_info;  // its muse_build_info series
+    const int64_t      started = unix_now();  // the model's "created" in /v1/models
+    const std::string  started_rfc3339 = rfc3339_of(started);
+    const std::string  mdl_name = mdl.info().name;
 
     impl(model & m, session & s, store::database & d, const server_config & c)
         : mdl(m), cfg(c), db(d), sched(s, c.sched), st{ m, sched, d, cfg, stats }, sys(system_info_read()),
@@ -122,20 +135,32 @@ struct api_server::impl {
         else if (m == "DELETE") http.Delete(pattern, wrapped);
     }
 
+    json model_json() const {
+        return { { "id", cfg.model_id }, { "object", "model" }, { "created", started }, { "owned_by", "muse" },
+                 { "type", "model" }, { "display_name", mdl_name.empty() ? cfg.model_id : mdl_name },
+                 { "created_at", started_rfc3339 } };
+    }
+
     void routes_add() {
         add("POST", "/v1/chat/completions", "chat_completions", ROUTE_ACCESS_USER,
             [this](const httplib::Request & q, httplib::Response & r, const caller & w) { chat_completions_handle(st, q, r, w); });
         add("POST", "/v1/messages", "messages", ROUTE_ACCESS_USER,
             [this](const httplib::Request & q, httplib::Response & r, const caller & w) { messages_handle(st, q, r, w); });
+        add("POST", "/v1/messages/count_tokens", "count_tokens", ROUTE_ACCESS_USER,
+            [this](const httplib::Request & q, httplib::Response & r, const caller & w) { messages_count_tokens_handle(st, q, r, w); });
+        add("POST", "/v1/responses/input_tokens", "input_tokens", ROUTE_ACCESS_USER,
+            [this](const httplib::Request & q, httplib::Response & r, const caller & w) { responses_input_tokens_handle(st, q, r, w); });
+        // One list for both wire formats: OpenAI's fields (object, created, owned_by) and
+        // Anthropic's (type, display_name, created_at; the page's has_more, first_id, last_id).
         add("GET", "/v1/models", "models", ROUTE_ACCESS_USER, [this](const httplib::Request &, httplib::Response & r, const caller &) {
-            json m = { { "id", cfg.model_id }, { "object", "model" }, { "created", unix_now() }, { "owned_by", "muse" } };
-            r.set_content(json{ { "object", "list" }, { "data", json::array({ m }) } }.dump(), "application/json");
+            r.set_content(json{ { "object", "list" }, { "data", json::array({ model_json() }) }, { "has_more", false },
+                                { "first_id", cfg.model_id }, { "last_id", cfg.model_id } }.dump(),
+                          "application/json");
         });
         add("GET", R"(/v1/models/([^/]+))", "models", ROUTE_ACCESS_USER,
             [this](const httplib::Request & q, httplib::Response & r, const caller &) {
                 if (q.matches[1] != cfg.model_id) throw http_error(404, "no model " + q.matches[1].str() + "; this server runs " + cfg.model_id);
-                r.set_content(json{ { "id", cfg.model_id }, { "object", "model" }, { "created", unix_now() }, { "owned_by", "muse" } }.dump(),
-                              "application/json");
+                r.set_content(model_json().dump(), "application/json");
             });
         data_routes_add(st, [this](const char * method, const std::string & pattern, const std::string & name,
                                    route_access access, route_fn fn) { add(method, pattern, name, access, std::move(fn)); });

@@ -6,6 +6,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 namespace muse::server {
 
 void tool_choice_force(chat_call & call, const std::string & name, const std::string & param) {
@@ -67,11 +69,51 @@ choice_tracker::delta choice_tracker::take() {
         shown_content_ = p.content;
         sent_content_  = p.content.size();
     }
+    // Tool calls: a call is begun once the parser knows its name; its arguments go out as far
+    // as they are settled. A partial parse closes what is open (a quote, braces) to give
+    // valid JSON; that tail is held back until the text goes past it or the call ends.
+    for (size_t i = 0; i < p.tool_calls.size(); ++i) {
+        const auto & tc = p.tool_calls[i];
+        if (i >= sent_arguments_.size()) {
+            if (tc.name.empty()) break;
+            sent_arguments_.emplace_back();
+            d.tool_calls.push_back({ i, true, tc.id, tc.name, "" });
+        }
+        std::string settled = tc.arguments;
+        const bool  last    = i + 1 == p.tool_calls.size();
+        if (!finished && last) {
+            // Closers, and a number still being written (its healed form may not last).
+            while (!settled.empty() && std::string("}]\" \t\n\\0123456789.-+eE").find(settled.back()) != std::string::npos) {
+                settled.pop_back();
+            }
+        }
+        std::string & sent = sent_arguments_[i];
+        if (settled.size() > sent.size() && settled.compare(0, sent.size(), sent) == 0) {
+            const std::string more = settled.substr(sent.size());
+            sent = settled;
+            if (!d.tool_calls.empty() && d.tool_calls.back().index == i) {
+                d.tool_calls.back().arguments += more;
+            } else {
+                d.tool_calls.push_back({ i, false, "", "", more });
+            }
+        }
+    }
     return d;
 }
 
 const chat_parsed & choice_tracker::final_parse() {
-    if (!final_) final_ = chat_parse(*prompt_, raw_, false);
+    if (!final_) {
+        final_ = chat_parse(*prompt_, raw_, false);
+        if (reason == FINISH_REASON_LENGTH || reason == FINISH_REASON_CONTEXT) {
+            // A call cut off by max_tokens has no whole arguments: it is dropped, not handed to
+            // a client that would run it or send it back (the template refuses arguments that
+            // are not JSON on the next turn).
+            auto & calls = final_->tool_calls;
+            calls.erase(std::remove_if(calls.begin(), calls.end(),
+                                       [](const chat_tool_call & c) { return !nlohmann::json::parse(c.arguments, nullptr, false).is_object(); }),
+                        calls.end());
+        }
+    }
     return *final_;
 }
 

@@ -60,9 +60,20 @@ class choice_tracker {
   public:
     explicit choice_tracker(const chat_prompt & prompt) : prompt_(&prompt), channel_(prompt) {}
 
+    // A tool call as it is generated: its first delta has the name (and the model's id, if
+    // any), later ones more of its arguments' JSON text.
+    struct tool_call_delta {
+        size_t      index = 0;
+        bool        first = false;
+        std::string id;
+        std::string name;
+        std::string arguments;
+    };
     struct delta {
-        std::string reasoning;
-        std::string content;
+        std::string                  reasoning;
+        std::string                  content;
+        std::vector<tool_call_delta> tool_calls;
+        bool empty() const { return reasoning.empty() && content.empty() && tool_calls.empty(); }
     };
     void  push(const std::string & text);   // one token's text
     delta take();                           // what became visible since the last take
@@ -80,6 +91,7 @@ class choice_tracker {
     bool                    dirty_ = false;
     size_t                  sent_reasoning_ = 0, sent_content_ = 0;
     std::string             shown_reasoning_, shown_content_;
+    std::vector<std::string> sent_arguments_;  // per tool call begun: the arguments sent
     std::optional<chat_parsed> final_;
 };
 

@@ -86,7 +86,7 @@ bool chat_run_pump(chat_run & run, const chat_run_sink & sink, std::chrono::mill
     }
     for (int i : touched) {
         auto d = run.choices[(size_t) i].take();
-        if (sink.delta && (!d.content.empty() || !d.reasoning.empty())) sink.delta(i, d);
+        if (sink.delta && !d.empty()) sink.delta(i, d);
     }
     return more;
 }

@@ -274,6 +274,7 @@ chat_call openai_chat_parse(const json & body, const model & mdl, const server_l
     }
     if (call.timeout_secs <= 0 || call.timeout_secs > limits.timeout_secs) call.timeout_secs = limits.timeout_secs;
     call.request.enable_thinking = mode != reason::REASON_MODE_INSTANT;
+    think_budget_for_constraints(call.request, max_tokens);
     if (mode == reason::REASON_MODE_CONTEMPLATE || mode == reason::REASON_MODE_ORCHESTRATE) {
         if (call.n != 1) throw http_error(400, "n must be 1 with muse.mode " + std::string(reason::reason_mode_name(mode)), "n");
         if (call.top_logprobs >= 0) {

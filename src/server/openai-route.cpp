@@ -1,11 +1,15 @@
 // POST /v1/chat/completions: stream and non-stream, n choices, tools, JSON schema, the
 // reasoning modes through the `muse` extension, and conversations that grow as messages
 // complete.
+#include "engine/error.h"
+#include "engine/model.h"
+#include "engine/prompt-count.h"
 #include "server/chat-run.h"
 #include "server/data-routes.h"
 #include "server/deferred-json.h"
 #include "server/json-fields.h"
 #include "server/openai-chat.h"
+#include "server/responses-input.h"
 #include "server/wire-util.h"
 
 namespace muse::server {
@@ -57,6 +61,19 @@ void conversation_store(server_state & st, const caller & who, const std::string
 }
 
 }  // namespace
+
+void responses_input_tokens_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who) {
+    const json        chat  = responses_to_chat_body(body_json(req));
+    const file_reader files = [&st, &who](const std::string & id) { return st.db.file_read(who.id, id); };
+    chat_call         call  = openai_chat_parse(chat, st.mdl, st.cfg.limits, files, json::array());
+    try {
+        const chat_prompt prompt = chat_format(st.mdl, call.request, st.mdl.media_marker());
+        res.set_content(json{ { "object", "response.input_tokens" }, { "input_tokens", prompt_token_count(st.mdl, prompt, call.media) } }.dump(),
+                        "application/json");
+    } catch (const input_error & e) {
+        throw http_error(422, e.what(), call.request.tools.empty() ? "input" : "tools", "template_refused");
+    }
+}
 
 void chat_completions_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who) {
     const json body = body_json(req);
@@ -129,6 +146,16 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
                     json delta = json::object();
                     if (!d.reasoning.empty()) delta["reasoning_content"] = d.reasoning;
                     if (!d.content.empty()) delta["content"] = d.content;
+                    // Tool calls as they are generated: the name first, then the arguments.
+                    for (const auto & tc : d.tool_calls) {
+                        json t = { { "index", tc.index }, { "function", { { "arguments", tc.arguments } } } };
+                        if (tc.first) {
+                            t["id"]               = tc.id.empty() ? "call_" + std::to_string(tc.index) : tc.id;
+                            t["type"]             = "function";
+                            t["function"]["name"] = tc.name;
+                        }
+                        delta["tool_calls"].push_back(std::move(t));
+                    }
                     ok = ok && sse_write(sink, chunk(choice((size_t) i, delta, nullptr)));
                 };
                 s.progress = [&](int agent, int tokens, bool in_reasoning, bool finished) {
@@ -153,13 +180,6 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
                     json delta = json::object();
                     if (run->reasoning_mode) {
                         delta["content"] = run->j->reason_result.content;
-                    } else {
-                        const auto & p = run->choices[i].final_parse();
-                        if (!p.tool_calls.empty()) {
-                            json tcs = openai_tool_calls(p.tool_calls);
-                            for (size_t k = 0; k < tcs.size(); ++k) tcs[k]["index"] = k;
-                            delta["tool_calls"] = tcs;
-                        }
                     }
                     json c = chunk(choice(i, delta, finish_reason_of(*run, i)));
                     if (run->reasoning_mode) c["muse"] = reason_result_json(run->j->reason_result, mode);

@@ -38,5 +38,10 @@ using caller = store::user;
 // Route handlers (one file per wire format / resource family).
 void chat_completions_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who);
 void messages_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who);
+// What a request's prompt would hold, without running it: Anthropic's
+// POST /v1/messages/count_tokens ({"input_tokens": N}) and OpenAI's
+// POST /v1/responses/input_tokens ({"object": "response.input_tokens", "input_tokens": N}).
+void messages_count_tokens_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who);
+void responses_input_tokens_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who);
 
 }  // namespace muse::server
