@@ -182,8 +182,8 @@ std::string grammar_tags_as_tokens(const std::string & grammar, const std::vecto
         for (int32_t id : tag.tokens) refs += (refs.empty() ? "" : " ") + std::string("<[") + std::to_string(id) + "]>";
         if (tag.tokens.size() > 1) refs = "(" + refs + ")";
         for (size_t at = g.find(literal); at != std::string::npos; at = g.find(literal, at + refs.size())) {
-            // A literal starts after a space, '(', '|' or '='; never inside another literal
-            // (a preceding backslash-quote) or a character class.
+            // A literal starts after a space, '(' or '|'; not inside another literal (after a
+            // backslash) or a character class.
             if (at > 0 && g[at - 1] != ' ' && g[at - 1] != '(' && g[at - 1] != '|') continue;
             g.replace(at, literal.size(), refs);
         }
