@@ -164,7 +164,8 @@ static void chat_turn(chat_state & st, const std::string & text, session & ses, 
         fprintf(stderr, "\033[2m%s\033[0m\n", turn_summary(r, "chat").c_str());
     }
 
-    const bool cancelled = r.stats.reason == FINISH_REASON_CANCELLED;
+    if (r.stats.reason == FINISH_REASON_ERROR) fprintf(stderr, "error: %s\n", r.stats.error.c_str());
+    const bool cancelled = r.stats.reason == FINISH_REASON_CANCELLED || r.stats.reason == FINISH_REASON_ERROR;
     const bool empty     = r.parsed.content.empty() && r.parsed.reasoning.empty() && r.parsed.tool_calls.empty();
     if (cancelled && empty) {
         st.history.pop_back();

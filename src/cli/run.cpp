@@ -241,6 +241,10 @@ void run_command_add(CLI::App & app, command_runner & runner) {
             if (o.stats || is_tty(stderr)) {
                 fprintf(stderr, "%s\n", turn_summary(r, plain_mode(*mdl, o), o.stats ? (int64_t) o.gen.sampling.seed : -1).c_str());
             }
+            if (r.stats.reason == FINISH_REASON_ERROR) {
+                fprintf(stderr, "error: %s; check --grammar or --json-schema\n", r.stats.error.c_str());
+                return 1;
+            }
             return r.stats.reason == FINISH_REASON_CANCELLED ? 130 : 0;
         };
     });

@@ -30,6 +30,7 @@ const char * finish_reason_name(finish_reason reason) {
         case FINISH_REASON_LENGTH:      return "length";
         case FINISH_REASON_CONTEXT:     return "context";
         case FINISH_REASON_CANCELLED:   return "cancelled";
+        case FINISH_REASON_ERROR:       return "error";
     }
     return "unknown";
 }
@@ -204,12 +205,24 @@ struct session::impl {
     // token's text, stop strings and limits.
     void sample_commit(seq_record & s, seq_handle h, const float * logits, const sample_pick & pick,
                        std::vector<token_event> & events) {
-        if (pick.error) {
-            std::rethrow_exception(pick.error);
+        llama_token tok = LLAMA_TOKEN_NULL;
+        try {
+            if (pick.error) {
+                std::rethrow_exception(pick.error);
+            }
+            tok = pick.token != LLAMA_TOKEN_NULL ? pick.token : common_sampler_sample(s.sampler.get(), ctx.get(), s.logits_idx);
+            common_sampler_accept(s.sampler.get(), tok, true);
+        } catch (const std::exception & e) {
+            // This sequence alone ends (a grammar no token can continue: "Unexpected empty
+            // grammar stack"); the batch's other sequences go on.
+            s.logits_idx  = -1;
+            s.stats.error = std::string("sampling failed: ") + e.what();
+            token_event ev;
+            ev.seq = h;
+            finish(s, FINISH_REASON_ERROR, &ev);
+            events.push_back(std::move(ev));
+            return;
         }
-        const llama_token tok = pick.token != LLAMA_TOKEN_NULL ? pick.token
-                                                               : common_sampler_sample(s.sampler.get(), ctx.get(), s.logits_idx);
-        common_sampler_accept(s.sampler.get(), tok, true);
         s.logits_idx = -1;
         s.stats.n_generated++;
         s.stats.tokens.push_back(tok);

@@ -59,6 +59,7 @@ enum finish_reason {
     FINISH_REASON_LENGTH,       // max_tokens reached
     FINISH_REASON_CONTEXT,      // the context is full
     FINISH_REASON_CANCELLED,
+    FINISH_REASON_ERROR,        // this sequence's sampling failed (sequence_stats::error); the others go on
 };
 const char * finish_reason_name(finish_reason reason);
 
@@ -100,6 +101,7 @@ struct sequence_stats {
     finish_reason reason      = FINISH_REASON_NONE;
     std::string   text;              // all output text so far (stop strings removed)
     std::vector<int32_t> tokens;     // generated tokens
+    std::string   error;             // with FINISH_REASON_ERROR: what failed
 };
 
 // Hooks for a scheduler that shares the session with whoever else drives it (a reasoning

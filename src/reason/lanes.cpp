@@ -18,7 +18,7 @@ lane & lanes::add(seq_handle seq, std::shared_ptr<const chat_prompt> prompt, age
 void lanes::finalize(lane & l, finish_reason reason) {
     if (l.report.status == AGENT_STATUS_RUNNING) {
         l.report.status = reason == FINISH_REASON_LENGTH    ? AGENT_STATUS_LENGTH :
-                          reason == FINISH_REASON_CANCELLED ? AGENT_STATUS_CANCELLED :
+                          reason == FINISH_REASON_CANCELLED || reason == FINISH_REASON_ERROR ? AGENT_STATUS_CANCELLED :
                                                               AGENT_STATUS_DONE;
     }
     // The text is final whatever ended it: parse it as complete (a partial parse of a cut-off

@@ -353,6 +353,10 @@ void scheduler::running_prune() {
 void scheduler::job_finish_if_done(job & j) {
     if (j.done_ || j.forks_left_ > 0 || j.finished_ < j.params.n) return;
     const auto & root = s_.sequence(j.seqs_.front());
+    for (const auto h : j.seqs_) {
+        // A choice whose sampling failed fails its request (500), no other.
+        if (s_.sequence(h).reason == FINISH_REASON_ERROR && !j.failure) j.failure = http_error(500, s_.sequence(h).error);
+    }
     j.prompt_tokens   = root.n_prompt + root.n_shared;
     j.cached_tokens   = root.n_shared;
     for (size_t i = 0; i < j.seqs_.size(); ++i) {

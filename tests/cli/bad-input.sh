@@ -57,6 +57,9 @@ expect_error "bad top-p"          "--top-p"            -- run -m "$model" -p hi 
 expect_error "bad schema"         "--json-schema"      -- run -m "$model" -p hi --json-schema '{ nope'
 echo 'root ::= (' >"$tmp/bad.gbnf"
 expect_error "bad grammar"        "grammar"            -- run -m "$model" -p hi --grammar "$tmp/bad.gbnf"
+# A grammar that parses but that no token can finish: the sampler fails, muse says so (was exit 3).
+printf '%s\n' 'root ::= "a" [^\x00-\U0010FFFF]' >"$tmp/dead-end.gbnf"
+expect_error "dead-end grammar"   "sampling failed"    -- run -m "$model" -p hi -n 5 --no-think --grammar "$tmp/dead-end.gbnf"
 expect_error "unknown flag"       "--frobnicate"       -- run -m "$model" -p hi --frobnicate
 
 echo "$passed passed, $failed failed"

@@ -109,6 +109,39 @@ day ::= "0" [1-9] | [12] [0-9] | "3" [01])";
     }
 }
 
+// A grammar that parses but that no token can finish ends its own sequence with
+// FINISH_REASON_ERROR; the sequence beside it in the batch goes on to its max_tokens, and the
+// session takes new work (the sampler's exception left the step: muse serve failed every
+// running request).
+TEST_P(constrained, a_dead_end_grammar_ends_its_sequence_alone) {
+    chat_request bad = dated_request();
+    bad.messages.push_back({ "user", "Hi", {}, "", {}, "", "" });
+    bad.grammar         = R"(root ::= "a" [^\x00-\U0010FFFF])";
+    bad.enable_thinking = false;
+    chat_request good   = bad;
+    good.grammar.clear();
+    const auto      bad_prompt  = chat_format(*mdl, bad, mdl->media_marker());
+    const auto      good_prompt = chat_format(*mdl, good, mdl->media_marker());
+    session         s(*mdl, context_small(2));
+    sequence_params sp;
+    sp.sampling.seed        = 1;
+    sp.sampling.temperature = 1.0f;
+    sp.max_tokens           = 12;
+    sp.sampling.ignore_eos  = true;
+    const auto hb = s.sequence_add(bad_prompt, {}, sp);
+    const auto hg = s.sequence_add(good_prompt, {}, sp);
+    while (s.has_work()) s.step();
+    EXPECT_EQ(s.sequence(hb).reason, FINISH_REASON_ERROR);
+    EXPECT_NE(s.sequence(hb).error.find("sampling failed"), std::string::npos) << s.sequence(hb).error;
+    EXPECT_EQ(s.sequence(hg).reason, FINISH_REASON_LENGTH);
+    EXPECT_EQ(s.sequence(hg).n_generated, 12);
+    s.sequence_release(hb);
+    s.sequence_release(hg);
+    const auto again = s.sequence_add(good_prompt, {}, sp);
+    while (s.has_work()) s.step();
+    EXPECT_EQ(s.sequence(again).reason, FINISH_REASON_LENGTH);
+}
+
 // tool_choice "required": whatever the weights, the answer is a call of a defined tool with
 // JSON-object arguments (the template's tool grammar, not lazy).
 TEST_P(constrained, required_tool_calls_are_always_valid_calls) {
