@@ -10,8 +10,6 @@
 
 #include <algorithm>
 
-#include <regex>
-
 namespace muse {
 
 chat_prompt::chat_prompt() : impl_(std::make_unique<impl>()) {}
@@ -86,23 +84,6 @@ static void reasoning_channel_set(chat_prompt::impl & p, const model & mdl) {
         p.think_end    = { "<|eom|>" };
         p.think_forced = "<|eom|><|start|>assistant to=user<|message|>";
     }
-}
-
-// tool_choice "required" means the answer is tool calls. llama-common's tool grammars still let
-// free text (and Muse Glimmer's reasoning turns) come first; with weak weights that text runs
-// to max_tokens without a call. The root rule loses those optional prefixes; reasoning stays
-// when thinking is on.
-static std::string grammar_calls_only(const std::string & grammar, bool keep_reasoning) {
-    const size_t start = grammar.rfind("\nroot ::= ") != std::string::npos ? grammar.rfind("\nroot ::= ") + 1 :
-                         grammar.rfind("root ::= ", 0) == 0                 ? 0 :
-                                                                              std::string::npos;
-    if (start == std::string::npos) return grammar;
-    const size_t end  = std::min(grammar.find('\n', start), grammar.size());
-    std::string  root = grammar.substr(start, end - start);
-    root = std::regex_replace(root, std::regex(R"( until-[0-9]+\?)"), "");
-    // One reasoning message at most: each new one would get a fresh thinking budget.
-    root = std::regex_replace(root, std::regex(R"(\(start analysis\)\* )"), keep_reasoning ? "(start analysis)? " : "");
-    return grammar.substr(0, start) + root + grammar.substr(end);
 }
 
 chat_prompt chat_format(const model & mdl, const chat_request & request, const std::string & media_marker) {
@@ -222,6 +203,12 @@ chat_prompt chat_format(const model & mdl, const chat_request & request, const s
         // and the grammar writes the call's recipient (forcing " to=user" was a token the
         // grammar refused, and the sampler had nothing left to pick).
         p.think_forced = "<|eom|><|start|>assistant";
+    }
+    if (!p.grammar.empty() && !p.think_start.empty() && p.think_budget >= 0) {
+        const auto tokens_of = [&](const std::string & tag) { return common_tokenize(mdl.vocab(), tag, false, true); };
+        std::vector<grammar_tag> tags{ { p.think_start, tokens_of(p.think_start) } };
+        for (const auto & t : p.think_end) tags.push_back({ t, tokens_of(t) });
+        p.grammar = grammar_tags_as_tokens(p.grammar, tags);
     }
     return out;
 }

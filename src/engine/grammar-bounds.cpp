@@ -20,6 +20,26 @@ std::string grammar_numbers_bounded(const std::string & grammar) {
     return g;
 }
 
+// The line of rule `name` (from its start to its newline), or npos.
+static size_t rule_line(const std::string & g, const std::string & name, size_t & end) {
+    const std::string head = name + " ::= ";
+    size_t            at   = g.rfind("\n" + head) != std::string::npos ? g.rfind("\n" + head) + 1 : std::string::npos;
+    if (at == std::string::npos && g.compare(0, head.size(), head) == 0) at = 0;
+    if (at == std::string::npos) return at;
+    end = std::min(g.find('\n', at), g.size());
+    return at;
+}
+
+std::string grammar_calls_only(const std::string & grammar, bool keep_reasoning) {
+    size_t       end   = 0;
+    const size_t start = rule_line(grammar, "root", end);
+    if (start == std::string::npos) return grammar;
+    std::string root = grammar.substr(start, end - start);
+    root = std::regex_replace(root, std::regex(R"( until-[0-9]+\?)"), "");
+    root = std::regex_replace(root, std::regex(R"(\(start analysis\)\* )"), keep_reasoning ? "(start analysis)? " : "");
+    return grammar.substr(0, start) + root + grammar.substr(end);
+}
+
 // The top-level alternatives of the group that opens at `open` (a '('), and the position of
 // its closing ')'. Quoted literals and character classes are skipped whole.
 static std::vector<std::string> group_alternatives(const std::string & line, size_t open, size_t & close) {
@@ -122,16 +142,6 @@ std::string grammar_atem_bounded(const std::string & grammar, const std::vector<
         g.replace(line_start, line_end - line_start, line);
     }
     return g;
-}
-
-// The line of rule `name` (from its start to its newline), or npos.
-static size_t rule_line(const std::string & g, const std::string & name, size_t & end) {
-    const std::string head = name + " ::= ";
-    size_t            at   = g.rfind("\n" + head) != std::string::npos ? g.rfind("\n" + head) + 1 : std::string::npos;
-    if (at == std::string::npos && g.compare(0, head.size(), head) == 0) at = 0;
-    if (at == std::string::npos) return at;
-    end = std::min(g.find('\n', at), g.size());
-    return at;
 }
 
 std::string grammar_calls_bounded(const std::string & grammar, int max_calls) {

@@ -17,6 +17,12 @@ namespace muse {
 // fits int64 (llama-common's `number`, `integer` and `json-number` rules).
 std::string grammar_numbers_bounded(const std::string & grammar);
 
+// tool_choice "required" means the answer is tool calls. llama-common's tool grammars still let
+// free text (and Muse Glimmer's reasoning turns) come first; with weak weights that text runs
+// to max_tokens without a call. The root rule loses those optional prefixes; one reasoning
+// message stays when thinking is on (each new one would get a fresh thinking budget).
+std::string grammar_calls_only(const std::string & grammar, bool keep_reasoning);
+
 // Muse Glimmer's ATEM calls: the recipient after " to=" is the called function's name (the
 // template writes ` to=NAME<|message|>`; llama-common allows any text), a string parameter
 // with a maxLength in its schema is at most that long, and a call names each of its

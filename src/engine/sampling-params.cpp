@@ -1,5 +1,4 @@
 #include "engine/sampling-params.h"
-#include "engine/grammar-bounds.h"
 
 #include "chat-prompt-impl.h"
 #include "common.h"
@@ -89,13 +88,7 @@ sampler_ptr sampler_make(const llama_model * mdl, const sampling_params & sp, co
     if (prompt) {
         const auto & p = prompt->get();
         if (!p.grammar.empty()) {
-            std::string grammar = p.grammar;
-            if (!p.think_start.empty() && p.think_budget >= 0) {
-                std::vector<grammar_tag> tags{ { p.think_start, tokenize_special(vocab, p.think_start) } };
-                for (const auto & t : p.think_end) tags.push_back({ t, tokenize_special(vocab, t) });
-                grammar = grammar_tags_as_tokens(grammar, tags);
-            }
-            cp.grammar           = common_grammar(p.grammar_type, grammar);
+            cp.grammar           = common_grammar(p.grammar_type, p.grammar);
             cp.generation_prompt = p.params.generation_prompt;
             if (p.grammar_type == COMMON_GRAMMAR_TYPE_TOOL_CALLS) {
                 cp.grammar_lazy     = p.params.grammar_lazy;
