@@ -5,6 +5,7 @@
 #include "engine/backend.h"
 #include "engine/error.h"
 #include "engine/model.h"
+#include "engine/prompt-tokens.h"
 #include "engine/sampler.h"
 #include "engine/text-stream.h"
 #include "engine/token-stats.h"
@@ -36,10 +37,6 @@ const char * finish_reason_name(finish_reason reason) {
 }
 
 namespace {
-
-struct chunks_deleter {
-    void operator()(mtmd_input_chunks * c) const { mtmd_input_chunks_free(c); }
-};
 
 // What a sequence still has to decode: text tokens, or a media chunk from `chunks`.
 struct pending_piece {
@@ -502,28 +499,7 @@ seq_handle session::sequence_add(const chat_prompt & prompt, const std::vector<m
         n_positions = (int32_t) tokens.size();
         s.pending.push_back({ std::move(tokens), nullptr });
     } else {
-        mtmd_context * proj = m.mdl.projector();
-        if (!proj) {
-            throw input_error("the prompt has images or audio but no projector is loaded; start with --mmproj FILE");
-        }
-        std::vector<const mtmd_bitmap *> bitmaps;
-        for (const auto & md : media_list) {
-            bitmaps.push_back(md.bitmap());
-        }
-        s.chunks.reset(mtmd_input_chunks_init(), chunks_deleter{});
-        mtmd_input_text text;
-        text.text          = prompt.text().c_str();
-        text.text_len      = prompt.text().size();
-        text.add_special   = true;
-        text.parse_special = true;
-        const int32_t rc = mtmd_tokenize(proj, s.chunks.get(), &text, bitmaps.data(), bitmaps.size());
-        if (rc == 1) {
-            throw input_error("the number of images/audio clips (" + std::to_string(media_list.size()) +
-                              ") does not match the media placeholders in the prompt");
-        }
-        if (rc != 0) {
-            throw input_error("encoding the images/audio failed (mtmd_tokenize code " + std::to_string(rc) + ")");
-        }
+        s.chunks = prompt_chunks(m.mdl, prompt, media_list);
         const size_t n_chunks = mtmd_input_chunks_size(s.chunks.get());
         for (size_t i = 0; i < n_chunks; ++i) {
             const mtmd_input_chunk * c = mtmd_input_chunks_get(s.chunks.get(), i);

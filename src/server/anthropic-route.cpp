@@ -1,8 +1,6 @@
 // POST /v1/messages: Anthropic's wire format — system, content blocks (text, image,
 // tool_use, tool_result, thinking), tools, extended thinking, streaming events.
-#include "engine/error.h"
 #include "engine/model.h"
-#include "engine/prompt-count.h"
 #include "server/chat-run.h"
 #include "server/data-routes.h"
 #include "server/deferred-json.h"
@@ -209,13 +207,8 @@ void messages_count_tokens_handle(server_state & st, const httplib::Request & re
     json body = body_json(req);
     // The same body as /v1/messages, without max_tokens (nothing is generated).
     if (body.is_object() && !body.contains("max_tokens")) body["max_tokens"] = 1;
-    chat_call call = anthropic_parse(body, st.mdl, st.cfg.limits);
-    try {
-        const chat_prompt prompt = chat_format(st.mdl, call.request, st.mdl.media_marker());
-        res.set_content(json{ { "input_tokens", prompt_token_count(st.mdl, prompt, call.media) } }.dump(), "application/json");
-    } catch (const input_error & e) {
-        throw http_error(422, e.what(), call.request.tools.empty() ? "messages" : "tools", "template_refused");
-    }
+    const chat_call call = anthropic_parse(body, st.mdl, st.cfg.limits);
+    res.set_content(json{ { "input_tokens", chat_call_prompt_tokens(st, call, "messages") } }.dump(), "application/json");
 }
 
 void messages_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who) {

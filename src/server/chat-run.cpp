@@ -2,6 +2,7 @@
 
 #include "engine/error.h"
 #include "engine/model.h"
+#include "engine/prompt-tokens.h"
 
 #include <set>
 
@@ -9,15 +10,32 @@ namespace muse::server {
 
 using json = nlohmann::json;
 
+static http_error template_refused(const input_error & e, const chat_call & call, const std::string & messages_param) {
+    return http_error(422, e.what(), call.request.tools.empty() ? messages_param : "tools", "template_refused");
+}
+
+chat_prompt chat_call_render(server_state & st, const chat_call & call, const std::string & messages_param) {
+    try {
+        return chat_format(st.mdl, call.request, st.mdl.media_marker());
+    } catch (const input_error & e) {
+        throw template_refused(e, call, messages_param);
+    }
+}
+
+int32_t chat_call_prompt_tokens(server_state & st, const chat_call & call, const std::string & messages_param) {
+    const chat_prompt prompt = chat_call_render(st, call, messages_param);
+    try {
+        return prompt_token_count(st.mdl, prompt, call.media);
+    } catch (const input_error & e) {
+        throw template_refused(e, call, messages_param);
+    }
+}
+
 std::shared_ptr<chat_run> chat_run_start(server_state & st, chat_call & call, const std::string & owner,
                                          const std::string & cache_tag) {
     auto run = std::make_shared<chat_run>();
     run->t0  = clock_type::now();
-    try {
-        run->prompt = std::make_shared<const chat_prompt>(chat_format(st.mdl, call.request, st.mdl.media_marker()));
-    } catch (const input_error & e) {
-        throw http_error(422, e.what(), call.request.tools.empty() ? "messages" : "tools", "template_refused");
-    }
+    run->prompt = std::make_shared<const chat_prompt>(chat_call_render(st, call));
     job_params p;
     p.prompt         = run->prompt;
     p.media          = std::move(call.media);

@@ -30,6 +30,14 @@ struct chat_run_sink {
     std::function<void(int agent, int tokens, bool in_reasoning, bool finished)> progress;
 };
 
+// The call's prompt (422 when the template or the schema cannot render it; `messages_param`
+// names the messages in the error, "tools" when there are tools).
+chat_prompt chat_call_render(server_state & st, const chat_call & call, const std::string & messages_param = "messages");
+
+// How many tokens the call's prompt holds, media included, without running it (422 as above,
+// and when its media do not fit the prompt): count_tokens and responses/input_tokens.
+int32_t chat_call_prompt_tokens(server_state & st, const chat_call & call, const std::string & messages_param);
+
 // Renders the prompt (422 when the template or the schema cannot), submits (429 when the
 // queue is full) and waits until the job runs (422 when the prompt does not fit the context).
 // `owner` (the caller) and `cache_tag` (its conversation, if any) scope the prefix cache.

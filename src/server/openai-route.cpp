@@ -1,9 +1,6 @@
 // POST /v1/chat/completions: stream and non-stream, n choices, tools, JSON schema, the
 // reasoning modes through the `muse` extension, and conversations that grow as messages
 // complete.
-#include "engine/error.h"
-#include "engine/model.h"
-#include "engine/prompt-count.h"
 #include "server/chat-run.h"
 #include "server/data-routes.h"
 #include "server/deferred-json.h"
@@ -65,14 +62,9 @@ void conversation_store(server_state & st, const caller & who, const std::string
 void responses_input_tokens_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who) {
     const json        chat  = responses_to_chat_body(body_json(req));
     const file_reader files = [&st, &who](const std::string & id) { return st.db.file_read(who.id, id); };
-    chat_call         call  = openai_chat_parse(chat, st.mdl, st.cfg.limits, files, json::array());
-    try {
-        const chat_prompt prompt = chat_format(st.mdl, call.request, st.mdl.media_marker());
-        res.set_content(json{ { "object", "response.input_tokens" }, { "input_tokens", prompt_token_count(st.mdl, prompt, call.media) } }.dump(),
-                        "application/json");
-    } catch (const input_error & e) {
-        throw http_error(422, e.what(), call.request.tools.empty() ? "input" : "tools", "template_refused");
-    }
+    const chat_call   call  = openai_chat_parse(chat, st.mdl, st.cfg.limits, files, json::array());
+    res.set_content(json{ { "object", "response.input_tokens" }, { "input_tokens", chat_call_prompt_tokens(st, call, "input") } }.dump(),
+                    "application/json");
 }
 
 void chat_completions_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who) {
