@@ -1,5 +1,7 @@
 // `muse run`: one prompt, streamed answer.
 #include "cli/commands.h"
+#include "cli/agent-turn.h"
+#include "agent/tool-names.h"
 #include "cli/options.h"
 #include "cli/agents-view.h"
 #include "cli/turn.h"
@@ -29,6 +31,7 @@ struct run_options {
     reason::reason_params    reason;
     std::string              aggregate = "vote";
     std::string              answer_field;
+    agent_options            agent;  // --tools python,artifacts,...: the agent loop
 };
 
 static std::string stdin_read() {
@@ -120,6 +123,37 @@ static int run_reasoned(const run_options & o, session & ses, const model & mdl,
     return result.cancelled ? 130 : 0;
 }
 
+// --tools NAMES: the agent loop runs the calls and generates again until an answer.
+static int run_agent(run_options & o, session & ses, const model & mdl, const chat_message & user,
+                     const std::vector<media> & media_list, std::atomic<bool> & cancel) {
+    chat_request req;
+    req.messages.push_back(user);
+    std::string forced;
+    const std::string & tc = o.agent.tool_choice;
+    // A forced first call gets its reasoning budget like any constrained answer.
+    req.tool_choice = tc.empty() || tc == "auto" ? CHAT_TOOL_CHOICE_AUTO : tc == "none" ? CHAT_TOOL_CHOICE_NONE : CHAT_TOOL_CHOICE_REQUIRED;
+    chat_request_apply(req, o.gen);
+    if (tc != "" && tc != "auto" && tc != "none" && tc != "required") {
+        forced          = tc;
+        req.tool_choice = CHAT_TOOL_CHOICE_AUTO;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = agent_turn_run(ses, mdl, std::move(req), media_list, sequence_params_make(o.gen), o.agent, forced, &cancel);
+    const auto & oc = r.outcome;
+    if (o.stats || is_tty(stderr)) {
+        fprintf(stderr, "agent | %d steps | %zu tool calls | prompt %d tok | generated %d tok | wall %.2f s | %s | files %s\n",
+                oc.steps, oc.calls.size(), oc.prompt_tokens, oc.completion_tokens,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), agent::loop_stop_name(oc.stop),
+                r.workdir.c_str());
+    }
+    if (oc.stop == agent::LOOP_STOP_MAX_STEPS) {
+        fprintf(stderr, "note: the turn ended after --max-steps %d steps without an answer\n", o.agent.max_steps);
+    }
+    for (const auto & c : oc.pending_calls) printf("\n[tool call] %s(%s)", c.name.c_str(), c.arguments.c_str());
+    if (!oc.pending_calls.empty()) printf("\n");
+    return oc.stop == agent::LOOP_STOP_CANCELLED ? 130 : 0;
+}
+
 void run_command_add(CLI::App & app, command_runner & runner) {
     auto * cmd  = app.add_subcommand("run", "generate an answer to one prompt");
     auto   opts = std::make_shared<run_options>();
@@ -136,6 +170,12 @@ void run_command_add(CLI::App & app, command_runner & runner) {
     cmd->add_option("--audio", opts->audio, "an audio clip for the prompt (repeatable)")
         ->expected(1)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    agent_options_add(*cmd, opts->agent);
+    cmd->add_option("--tool-choice", opts->agent.tool_choice,
+                    "auto | required | none | a tool's name: whether (and which) tool the first step must call");
+    cmd->add_option("--workdir", opts->agent.workdir,
+                    "with --tools python/artifacts: the folder of the run's files (/mnt/data) and artifacts "
+                    "(default: a new one under the data dir's workspaces/cli/)");
     cmd->add_flag("--raw", opts->raw, "complete the prompt as raw text, without the chat template");
     cmd->add_flag("--stats", opts->stats, "print token counts, speed and the seed to stderr");
     cmd->add_flag("--show-prompt", opts->show_prompt, "print the prompt the chat template rendered to stderr");
@@ -174,6 +214,18 @@ void run_command_add(CLI::App & app, command_runner & runner) {
             auto & o = *opts;
             // Every input is checked before the model loads.
             const std::string text = prompt_text(o);
+            // --tools NAMES (python, artifacts, spawn_agent, mcp) runs them; any other value is a
+            // file of tool definitions the model may call (shown, not run).
+            if (agent::tool_set_list(o.gen.tools_file, &o.agent.tools)) o.gen.tools_file.clear();
+            if (!o.agent.mcp_file.empty() && std::find(o.agent.tools.begin(), o.agent.tools.end(), "mcp") == o.agent.tools.end()) {
+                throw input_error("--mcp " + o.agent.mcp_file + " needs --tools mcp (with any other tools: --tools python,mcp)");
+            }
+            if (!o.agent.tools.empty() && (o.raw || !o.mode.empty())) {
+                throw input_error(std::string("--tools ") + (o.raw ? "does not take --raw" : "runs one pass: drop --mode"));
+            }
+            if (!o.agent.tool_choice.empty() && o.agent.tools.empty() && o.gen.tools_file.empty()) {
+                throw input_error("--tool-choice needs --tools (names like python,artifacts, or a file of tool definitions)");
+            }
             model_options_check(o.model);
             generation_options_check(o.gen);
             for (const auto & path : o.images) input_file_check(path, "--image");
@@ -219,6 +271,7 @@ void run_command_add(CLI::App & app, command_runner & runner) {
             if (!o.mode.empty() && !o.raw) {
                 return run_reasoned(o, ses, *mdl, user, media_list, cancel);
             }
+            if (!o.agent.tools.empty()) return run_agent(o, ses, *mdl, user, media_list, cancel);
             answer_printer out;
             turn_result    r;
             if (o.raw) {

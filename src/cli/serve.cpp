@@ -1,6 +1,8 @@
 // `muse serve`: the OpenAI- and Anthropic-compatible HTTP API (docs/api.md).
 #include "cli/commands.h"
+#include "cli/agent-tools.h"
 #include "cli/options.h"
+#include "agent/tool-names.h"
 #include "engine/backend.h"
 #include "engine/error.h"
 #include "server/api-server.h"
@@ -38,6 +40,8 @@ struct serve_options {
     std::vector<std::string> shared_prefix_files;
     int64_t       cache_ram_mb     = 2048;
     int64_t       cache_disk_mb    = 0;
+    std::string   tools;           // server-side tools requests may use (off: none)
+    agent_options agent;
 };
 
 bool host_is_loopback(const std::string & host) {
@@ -57,6 +61,12 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
     model_options_check(model);
     const std::filesystem::path data_dir = o.data_dir.empty() ? store::data_dir_default() : std::filesystem::path(o.data_dir);
     store::database db(data_dir);
+    agent_options   agent = o.agent;
+    if (!o.tools.empty() && !agent::tool_set_list(o.tools, &agent.tools)) {
+        throw input_error("--tools " + o.tools + ": give server-side tool names, comma-separated: python, artifacts, "
+                          "spawn_agent, mcp");
+    }
+    agent_tools tools = agent_tools_start(agent);  // before the model loads: a bad --mcp file fails fast
 
     backend be(o.model.verbose);
     auto    mdl = model_load(be, model);
@@ -72,6 +82,13 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
     cfg.sched.cache_params.ram_bytes  = (uint64_t) o.cache_ram_mb << 20;
     cfg.sched.cache_params.disk_bytes = (uint64_t) o.cache_disk_mb << 20;
     cfg.sched.cache_params.disk_dir   = data_dir / "kv-cache";
+    cfg.agent.tools.insert(agent.tools.begin(), agent.tools.end());
+    cfg.agent.python             = tools.python;
+    cfg.agent.mcp_tools          = tools.mcp;
+    cfg.agent.limits.max_steps   = agent.max_steps;
+    cfg.agent.limits.tool_secs   = agent.tool_timeout;
+    cfg.agent.limits.max_argument_chars = agent.max_argument_chars;
+    cfg.agent.limits.wall_secs   = o.timeout;
     cfg.limits.max_tokens        = o.max_tokens;
     cfg.limits.max_body_bytes    = (size_t) o.max_body_mb << 20;
     cfg.limits.timeout_secs      = o.timeout;
@@ -176,6 +193,10 @@ void serve_command_add(CLI::App & app, command_runner & runner) {
                     "prompt tokens decoded while running streams wait for their next token (0: they get one every "
                     "step; smoother streams, slower bursts)")
         ->capture_default_str();
+    cmd->add_option("--tools", opts->tools,
+                    "server-side tools requests may use, comma-separated: python (a bubblewrap sandbox, no network), "
+                    "artifacts, spawn_agent, mcp (the servers in --mcp); none unless named");
+    agent_options_add(*cmd, opts->agent);
     cmd->add_flag("--no-auth", opts->no_auth, "no API keys (loopback addresses only)");
     cmd->add_flag("--no-cache", opts->no_cache,
                   "decode every request's whole prompt (no prefix cache: conversations' cells are not kept between turns)");

@@ -150,6 +150,14 @@ struct api_server::impl {
             [this](const httplib::Request & q, httplib::Response & r, const caller & w) { messages_count_tokens_handle(st, q, r, w); });
         add("POST", "/v1/responses/input_tokens", "input_tokens", ROUTE_ACCESS_USER,
             [this](const httplib::Request & q, httplib::Response & r, const caller & w) { responses_input_tokens_handle(st, q, r, w); });
+        add("POST", "/v1/responses", "responses", ROUTE_ACCESS_USER,
+            [this](const httplib::Request & q, httplib::Response & r, const caller & w) { responses_create_handle(st, q, r, w); });
+        add("GET", R"(/v1/responses/([A-Za-z0-9_-]+))", "responses", ROUTE_ACCESS_USER,
+            [this](const httplib::Request & q, httplib::Response & r, const caller & w) { responses_get_handle(st, q, r, w); });
+        add("DELETE", R"(/v1/responses/([A-Za-z0-9_-]+))", "responses", ROUTE_ACCESS_USER,
+            [this](const httplib::Request & q, httplib::Response & r, const caller & w) { responses_delete_handle(st, q, r, w); });
+        add("GET", R"(/v1/artifacts/([A-Za-z0-9_-]+))", "artifacts", ROUTE_ACCESS_USER,
+            [this](const httplib::Request & q, httplib::Response & r, const caller & w) { artifact_get_handle(st, q, r, w); });
         // One list for both wire formats: OpenAI's fields (object, created, owned_by) and
         // Anthropic's (type, display_name, created_at; the page's has_more, first_id, last_id).
         add("GET", "/v1/models", "models", ROUTE_ACCESS_USER, [this](const httplib::Request &, httplib::Response & r, const caller &) {

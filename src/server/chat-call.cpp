@@ -35,7 +35,7 @@ size_t media_add(chat_call & call, const model & mdl, std::string bytes, const s
                  const server_limits & limits) {
     try {
         std::vector<uint8_t> data(bytes.begin(), bytes.end());
-        call.media.push_back(media::from_bytes(mdl.projector(), std::move(data), origin, limits.media));
+        call.media->push_back(media::from_bytes(mdl.projector(), std::move(data), origin, limits.media));
     } catch (const limit_error & e) {
         throw http_error(413, e.what(), origin, "media_too_large");
     } catch (const input_error & e) {
@@ -43,7 +43,7 @@ size_t media_add(chat_call & call, const model & mdl, std::string bytes, const s
         const bool no_projector = msg.find("projector") != std::string::npos;
         throw http_error(no_projector ? 422 : 400, msg, origin, no_projector ? "media_unsupported" : "invalid_media");
     }
-    return call.media.size() - 1;
+    return call.media->size() - 1;
 }
 
 void choice_tracker::push(const std::string & text) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,7 +31,9 @@ struct server_limits {
 
 struct chat_call {
     chat_request          request;
-    std::vector<muse::media> media;
+    // Shared, so that a call copies cheaply (the agent loop runs one call per step); read-only
+    // once the request is parsed.
+    std::shared_ptr<std::vector<muse::media>> media = std::make_shared<std::vector<muse::media>>();
     sequence_params       params;
     int                   n             = 1;
     bool                  stream        = false;

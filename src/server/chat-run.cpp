@@ -25,7 +25,7 @@ chat_prompt chat_call_render(server_state & st, const chat_call & call, const st
 int32_t chat_call_prompt_tokens(server_state & st, const chat_call & call, const std::string & messages_param) {
     const chat_prompt prompt = chat_call_render(st, call, messages_param);
     try {
-        return prompt_token_count(st.mdl, prompt, call.media);
+        return prompt_token_count(st.mdl, prompt, *call.media);
     } catch (const input_error & e) {
         throw template_refused(e, call, messages_param);
     }
@@ -38,7 +38,7 @@ std::shared_ptr<chat_run> chat_run_start(server_state & st, chat_call & call, co
     run->prompt = std::make_shared<const chat_prompt>(chat_call_render(st, call));
     job_params p;
     p.prompt         = run->prompt;
-    p.media          = std::move(call.media);
+    p.media          = call.media;
     p.params         = call.params;
     p.n              = call.n;
     p.timeout_secs   = call.timeout_secs;

@@ -80,6 +80,10 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
         }
         for (const auto & m : st.db.message_list(who.id, conv)) history.push_back(json::parse(m.content));
     }
+    if (auto names = chat_agent_tool_names(body); !names.empty()) {
+        chat_completions_agent_handle(st, body, res, who, names, history, conv);
+        return;
+    }
     const file_reader files = [&st, &who](const std::string & id) { return st.db.file_read(who.id, id); };
     chat_call call = openai_chat_parse(body, st.mdl, st.cfg.limits, files, history);
     const reason::reason_mode mode = call.reason.mode;

@@ -239,9 +239,9 @@ void scheduler::admit() {
                 // user's conversation out to RAM on every turn). n > 1: the forks make their room.
                 auto params       = j->params.params;
                 params.keep_cells = true;
-                root = cache_->sequence_add(j->params.owner, *j->params.prompt, j->params.media, params);
+                root = cache_->sequence_add(j->params.owner, *j->params.prompt, *j->params.media, params);
             } else {
-                root = s_.sequence_add(*j->params.prompt, j->params.media, j->params.params);
+                root = s_.sequence_add(*j->params.prompt, *j->params.media, j->params.params);
             }
             j->seqs_.push_back(root);
             by_seq_[root]  = { j.get(), 0 };
@@ -401,7 +401,7 @@ void scheduler::reasoning_run(const std::shared_ptr<job> & jp) {
         j.events_push({ std::move(ev) });
     };
     try {
-        j.reason_result = reason::reason_run(s_, j.params.request, j.params.media, j.params.reason, progress, &j.cancelled);
+        j.reason_result = reason::reason_run(s_, j.params.request, *j.params.media, j.params.reason, progress, &j.cancelled);
         j.prompt_tokens = j.reason_result.prompt_tokens;
     } catch (const input_error & e) {
         j.failure = http_error(422, e.what(), "muse");

@@ -35,7 +35,7 @@ using clock_type = std::chrono::steady_clock;
 
 struct job_params {
     std::shared_ptr<const chat_prompt> prompt;
-    std::vector<muse::media>           media;
+    std::shared_ptr<const std::vector<muse::media>> media = std::make_shared<const std::vector<muse::media>>();
     sequence_params                    params;       // choice i samples with seed + i
     int                                n = 1;
     double                             timeout_secs = 0;  // 0: none

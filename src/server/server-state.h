@@ -1,11 +1,13 @@
 #pragma once
 // What every route handler reaches: the model, the scheduler, the store, the settings and
 // the metrics. Owned by api_server; handlers get a reference.
+#include "agent/loop.h"
 #include "server/chat-call.h"
 #include "server/metrics.h"
 #include "server/scheduler.h"
 #include "store/database.h"
 
+#include <set>
 #include <string>
 
 namespace httplib {
@@ -15,6 +17,15 @@ struct Response;
 
 namespace muse::server {
 
+// Server-side tools: off unless the operator turns them on (`muse serve --tools`, `--mcp`).
+struct agent_config {
+    std::set<std::string>        tools;      // enabled: python, artifacts, spawn_agent, mcp
+    agent::tool_ptr              python;     // the sandboxed interpreter, when enabled
+    std::vector<agent::tool_ptr> mcp_tools;  // the operator's MCP servers' tools
+    agent::loop_limits           limits;
+    int32_t                      subagent_max_tokens = 512;
+};
+
 struct server_config {
     std::string      host    = "127.0.0.1";
     int              port    = 8080;
@@ -22,6 +33,7 @@ struct server_config {
     std::string      model_id;  // what /v1/models lists and responses name
     scheduler_params sched;
     server_limits    limits;
+    agent_config     agent;
 };
 
 struct server_state {
@@ -42,6 +54,16 @@ void messages_handle(server_state & st, const httplib::Request & req, httplib::R
 // POST /v1/messages/count_tokens ({"input_tokens": N}) and OpenAI's
 // POST /v1/responses/input_tokens ({"object": "response.input_tokens", "input_tokens": N}).
 void messages_count_tokens_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who);
+// chat completions with muse.tools (openai-agent-route.cpp): the names, empty when none.
+std::vector<std::string> chat_agent_tool_names(const nlohmann::json & body);
+void chat_completions_agent_handle(server_state & st, nlohmann::json body, httplib::Response & res, const caller & who,
+                                   const std::vector<std::string> & names, const nlohmann::json & history,
+                                   const std::string & conv);
+// The Responses API (responses-route.cpp) and the artifacts agents make.
+void responses_create_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who);
+void responses_get_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who);
+void responses_delete_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who);
+void artifact_get_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who);
 void responses_input_tokens_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who);
 
 }  // namespace muse::server

@@ -216,9 +216,21 @@ std::optional<conversation> database::conversation_get(int64_t user_id, const st
 }
 
 bool database::conversation_delete(int64_t user_id, const std::string & id) {
-    std::lock_guard lock(impl_->mutex);
-    // The messages go with it (ON DELETE CASCADE), in the same statement's transaction.
-    return user_row_delete(impl_->conn, "conversations", user_id, id);
+    {
+        std::lock_guard    lock(impl_->mutex);
+        sqlite_transaction tx(impl_->conn);
+        // The messages go with it (ON DELETE CASCADE); its artifacts and files too.
+        if (!user_row_delete(impl_->conn, "conversations", user_id, id)) return false;
+        sqlite_statement(impl_->conn, "DELETE FROM artifacts WHERE user_id = ? AND workspace = ?").bind(1, user_id).bind(2, id).run();
+        tx.commit();
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(workspace_dir(user_id, id), ec);
+    if (ec) {
+        throw store_error("deleted the conversation " + id + " but not its files in " + workspace_dir(user_id, id).string() +
+                          ": " + ec.message() + "; remove that directory by hand");
+    }
+    return true;
 }
 
 std::optional<message> database::message_append(int64_t user_id, const std::string & conversation_id,

@@ -63,6 +63,29 @@ struct file_record {
     int64_t     created_at = 0;
 };
 
+// A Responses API response: the object as the API shows it (`body`) and the conversation it
+// ends (`history`: muse's messages as JSON, for previous_response_id). `workspace` names the
+// files and artifacts of the chain it belongs to (its first response's id, or a conversation).
+struct response_record {
+    std::string id;  // "resp_" + 24 hex
+    std::string workspace;
+    std::string previous_id;  // "" when none
+    std::string body;
+    std::string history;
+    int64_t     created_at = 0;
+};
+
+// One version of an artifact an agent made (html, svg, markdown).
+struct artifact_record {
+    std::string id;  // "art_" + 24 hex
+    int         version = 1;
+    std::string workspace;
+    std::string title;
+    std::string type;
+    std::string content;
+    int64_t     created_at = 0;
+};
+
 struct memory_item {
     std::string id;  // "mem_" + 24 hex
     std::string text;
@@ -110,6 +133,23 @@ class database {
     std::optional<std::string> file_read(int64_t user_id, const std::string & id);
     std::vector<file_record>   file_list(int64_t user_id);
     bool                       file_delete(int64_t user_id, const std::string & id);
+
+    // --- the agent: responses, artifacts, and each workspace's files on disk
+    void                           response_put(int64_t user_id, const response_record & r);
+    std::optional<response_record> response_get(int64_t user_id, const std::string & id);
+    bool                           response_delete(int64_t user_id, const std::string & id);
+    // A new artifact (`id` empty) or a new version of the workspace's artifact `id` (nullopt
+    // when the user's workspace has none with that id).
+    std::optional<artifact_record> artifact_put(int64_t user_id, const std::string & workspace, const std::string & id,
+                                                const std::string & title, const std::string & type,
+                                                const std::string & content);
+    // Version `version` of the user's artifact, or its latest when 0.
+    std::optional<artifact_record> artifact_get(int64_t user_id, const std::string & id, int version = 0);
+    // The latest version of each of a workspace's artifacts, without their content.
+    std::vector<artifact_record>   artifact_list(int64_t user_id, const std::string & workspace);
+    // <data dir>/workspaces/<user id>/<workspace>: the sandbox's /mnt/data for that chain or
+    // conversation (not created here). Throws store_error for a workspace name that is not an id.
+    std::filesystem::path          workspace_dir(int64_t user_id, const std::string & workspace) const;
 
     // --- memory
     memory_item              memory_add(int64_t user_id, const std::string & text);

@@ -7,7 +7,7 @@ namespace muse::store {
 namespace {
 
 // Append only: a released migration never changes, a change is a new entry.
-constexpr std::array<const char *, 1> k_migrations = {
+constexpr std::array<const char *, 2> k_migrations = {
     // 1: users, keys, conversations and messages, files, memory, audit.
     R"sql(
 CREATE TABLE users (
@@ -67,6 +67,31 @@ CREATE TABLE audit (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX audit_user ON audit(user_id);
+)sql",
+    // 2: the agent's records: Responses API responses (previous_response_id), artifacts.
+    R"sql(
+CREATE TABLE responses (
+    id          TEXT    PRIMARY KEY,
+    user_id     INTEGER NOT NULL REFERENCES users(id),
+    workspace   TEXT    NOT NULL,
+    previous_id TEXT    NOT NULL,
+    body        TEXT    NOT NULL,
+    history     TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+CREATE INDEX responses_user ON responses(user_id);
+CREATE TABLE artifacts (
+    id         TEXT    NOT NULL,
+    version    INTEGER NOT NULL,
+    user_id    INTEGER NOT NULL REFERENCES users(id),
+    workspace  TEXT    NOT NULL,
+    title      TEXT    NOT NULL,
+    type       TEXT    NOT NULL,
+    content    TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (id, version)
+);
+CREATE INDEX artifacts_workspace ON artifacts(user_id, workspace);
 )sql",
 };
 

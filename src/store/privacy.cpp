@@ -112,6 +112,24 @@ std::string database::user_export(int64_t user_id) {
                                      { "created_at", st.column_int(2) } });
         }
     }
+    doc["responses"] = json::array();
+    {
+        sqlite_statement st(conn, "SELECT body FROM responses WHERE user_id = ? ORDER BY created_at, id");
+        st.bind(1, user_id);
+        while (st.step()) doc["responses"].push_back(json_or_text(st.column_text(0)));
+    }
+    doc["artifacts"] = json::array();
+    {
+        sqlite_statement st(conn, "SELECT id, version, workspace, title, type, content, created_at FROM artifacts "
+                                  "WHERE user_id = ? ORDER BY created_at, id, version");
+        st.bind(1, user_id);
+        while (st.step()) {
+            doc["artifacts"].push_back({ { "id", st.column_text(0) }, { "version", st.column_int(1) },
+                                         { "workspace", st.column_text(2) }, { "title", st.column_text(3) },
+                                         { "type", st.column_text(4) }, { "content", st.column_text(5) },
+                                         { "created_at", st.column_int(6) } });
+        }
+    }
     // Replace, not throw, on invalid UTF-8: an export must never fail on one odd message.
     return doc.dump(2, ' ', false, json::error_handler_t::replace);
 }
@@ -126,6 +144,8 @@ void database::user_delete(int64_t user_id) {
                  "DELETE FROM files WHERE user_id = ?",
                  "DELETE FROM memory WHERE user_id = ?",
                  "DELETE FROM audit WHERE user_id = ?",
+                 "DELETE FROM responses WHERE user_id = ?",
+                 "DELETE FROM artifacts WHERE user_id = ?",
                  "DELETE FROM api_keys WHERE user_id = ?",
                  "DELETE FROM users WHERE id = ?",
              }) {
@@ -133,12 +153,14 @@ void database::user_delete(int64_t user_id) {
         }
         tx.commit();
     }
-    const std::filesystem::path dir = impl_->data_dir / "files" / std::to_string(user_id);
-    std::error_code             ec;
-    std::filesystem::remove_all(dir, ec);
-    if (ec) {
-        throw store_error("deleted the user's records but not their files' bytes in " + dir.string() + ": " +
-                          ec.message() + "; remove that directory by hand");
+    for (const char * kind : { "files", "workspaces" }) {
+        const std::filesystem::path dir = impl_->data_dir / kind / std::to_string(user_id);
+        std::error_code             ec;
+        std::filesystem::remove_all(dir, ec);
+        if (ec) {
+            throw store_error("deleted the user's records but not their files in " + dir.string() + ": " +
+                              ec.message() + "; remove that directory by hand");
+        }
     }
 }
 

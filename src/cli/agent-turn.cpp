@@ -1,0 +1,108 @@
+#include "cli/agent-turn.h"
+
+#include "agent/text-cap.h"
+#include "agent/tools/spawn-agent.h"
+#include "cli/terminal.h"
+#include "cli/turn.h"
+#include "engine/error.h"
+#include "engine/model.h"
+#include "store/data-dir.h"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <mutex>
+#include <unistd.h>
+
+namespace muse::cli {
+
+namespace {
+
+std::filesystem::path workdir_default() {
+    char stamp[32];
+    const std::time_t now = std::time(nullptr);
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+    return store::data_dir_default() / "workspaces" / "cli" / (std::string("run-") + stamp + "-" + std::to_string(getpid()));
+}
+
+}  // namespace
+
+agent_turn_result agent_turn_run(session & s, const model & mdl, chat_request request, const std::vector<media> & media,
+                                 const sequence_params & sp, const agent_options & o, const std::string & forced_tool,
+                                 const std::atomic<bool> * cancel) {
+    agent_turn_result res;
+    res.workdir = o.workdir.empty() ? workdir_default() : std::filesystem::path(o.workdir);
+    std::filesystem::create_directories(res.workdir);
+
+    agent_tools started = agent_tools_start(o);
+    std::mutex  session_mu;  // sub-agents take turns on the one session
+    agent::loop_params p;
+    for (const auto & name : o.tools) {
+        if (name == "python" && started.python) p.tools.push_back(started.python);
+        if (name == "artifacts") {
+            auto store = artifact_files(res.workdir / "artifacts");
+            p.tools.push_back(agent::create_artifact_tool(store));
+            p.tools.push_back(agent::update_artifact_tool(store));
+        }
+        if (name == "spawn_agent") {
+            p.tools.push_back(agent::spawn_agent_tool([&](const reason::subtask & task, const agent::tool_context &) {
+                std::lock_guard<std::mutex> lk(session_mu);
+                chat_prompt     prompt = chat_format(mdl, agent::subagent_request(task), mdl.media_marker());
+                sequence_params sub    = sp;
+                if (sub.max_tokens < 0 || sub.max_tokens > 512) sub.max_tokens = 512;
+                turn_result r = turn_run(s, &prompt, "", {}, sub, nullptr, cancel);
+                printf("\n[sub-agent] %s: %zu characters\n", task.title.c_str(), r.parsed.content.size());
+                return r.parsed.content.empty() ? r.parsed.reasoning : r.parsed.content;
+            }));
+        }
+        if (name == "mcp") p.tools.insert(p.tools.end(), started.mcp.begin(), started.mcp.end());
+    }
+    p.limits.max_steps        = o.max_steps;
+    p.limits.tool_secs        = o.tool_timeout;
+    p.limits.max_argument_chars = o.max_argument_chars;
+    p.limits.max_tokens       = 0;
+    p.limits.wall_secs        = 0;
+    p.context.work_dir        = res.workdir;
+    p.context.conversation_id = res.workdir.filename().string();
+    p.cancel                  = cancel;
+    p.forced_tool             = forced_tool;
+
+    agent::generate_fn generate = [&](const chat_request & r, const agent::step_stream &) {
+        std::lock_guard<std::mutex> lk(session_mu);
+        chat_prompt    prompt = chat_format(mdl, r, mdl.media_marker());
+        answer_printer out;
+        turn_result    t = turn_run(s, &prompt, "", media, sp, &out, cancel);
+        out.end();
+        if (t.stats.reason == FINISH_REASON_ERROR) throw runtime_error(t.stats.error + "; check --grammar or --json-schema");
+        agent::step_output so;
+        so.parsed            = t.parsed;
+        so.finish            = t.stats.reason;
+        so.prompt_tokens     = t.stats.n_prompt;
+        so.completion_tokens = t.stats.n_generated;
+        so.reasoning_tokens  = t.reasoning_tokens;
+        return so;
+    };
+    agent::loop_events ev;
+    ev.call_started = [](int, const chat_tool_call & c) {
+        printf("\n[tool call] %s(%s)\n", c.name.c_str(), agent::text_cap(c.arguments, 2000).c_str());
+        fflush(stdout);
+    };
+    ev.call_finished = [&res](const agent::call_record & r) {
+        const bool ok = r.outcome == agent::CALL_OUTCOME_OK;
+        printf("[tool %s] %s (%.2f s)\n", ok ? "output" : "error", r.call.name.c_str(), r.secs);
+        if (!r.result.text.empty()) printf("%s\n", agent::text_cap(r.result.text, 4000).c_str());
+        for (size_t i = 0; i < r.result.images.size(); ++i) {
+            const auto & img  = r.result.images[i];
+            const auto   path = res.workdir / ("image-" + std::to_string(r.step) + "-" + std::to_string(i) + ".png");
+            std::ofstream(path, std::ios::binary) << img.bytes;
+            printf("[image] %s\n", path.c_str());
+        }
+        for (const auto & f : r.result.files) printf("[file] %s (%llu bytes)\n", (res.workdir / f.path).c_str(), (unsigned long long) f.bytes);
+        fflush(stdout);
+    };
+    res.outcome = agent::loop_run(std::move(request), p, generate, ev);
+    return res;
+}
+
+}  // namespace muse::cli

@@ -1,0 +1,179 @@
+#include "server/agent-run.h"
+
+#include "agent/tool-names.h"
+#include "agent/tools/spawn-agent.h"
+#include "server/chat-run.h"
+#include "server/http-error.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+
+namespace muse::server {
+
+using json = nlohmann::json;
+
+namespace {
+
+// Artifacts in the store, scoped by the call's user and workspace.
+class store_artifacts final : public agent::artifact_store {
+  public:
+    explicit store_artifacts(store::database & db) : db_(db) {}
+
+    std::optional<agent::artifact> put(const agent::tool_context & ctx, const std::string & id, const std::string & title,
+                                       agent::artifact_type type, const std::string & content) override {
+        auto r = db_.artifact_put(ctx.user_id, ctx.conversation_id, id, title, agent::artifact_type_name(type), content);
+        if (!r) return std::nullopt;
+        return to_artifact(*r);
+    }
+    std::optional<agent::artifact> latest(const agent::tool_context & ctx, const std::string & id) override {
+        auto r = db_.artifact_get(ctx.user_id, id);
+        if (!r || r->workspace != ctx.conversation_id) return std::nullopt;
+        return to_artifact(*r);
+    }
+
+  private:
+    static agent::artifact to_artifact(const store::artifact_record & r) {
+        return { r.id, r.version, r.title, agent::artifact_type_parse(r.type).value_or(agent::ARTIFACT_TYPE_HTML), r.content };
+    }
+    store::database & db_;
+};
+
+std::string hex_digest(const std::string & text) {
+    unsigned char out[32];
+    crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char *>(text.data()), text.size(), nullptr, 0);
+    static const char * digits = "0123456789abcdef";
+    std::string         hex;
+    for (unsigned char b : out) {
+        hex += digits[b >> 4];
+        hex += digits[b & 15];
+    }
+    return hex;
+}
+
+std::string base64_encode(const std::string & bytes) {
+    std::string out(sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+    sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char *>(bytes.data()), bytes.size(),
+                      sodium_base64_VARIANT_ORIGINAL);
+    out.resize(std::strlen(out.c_str()));
+    return out;
+}
+
+}  // namespace
+
+agent::generate_fn agent_generate(server_state & st, const chat_call & base, const std::shared_ptr<agent_scope> & scope,
+                                  agent::step_output * usage_sum) {
+    return [&st, base, scope, usage_sum](const chat_request & request, const agent::step_stream & stream) {
+        chat_call call    = base;
+        call.request      = request;
+        call.n            = 1;
+        call.reasoning_mode = false;
+        auto run = chat_run_start(st, call, std::to_string(scope->who.id), scope->workspace);
+        chat_run_sink sink;
+        sink.delta = [&](int, const choice_tracker::delta & d) {
+            if (stream.text && (!d.reasoning.empty() || !d.content.empty())) stream.text(d.reasoning, d.content);
+            for (const auto & tc : d.tool_calls) {
+                if (stream.call) stream.call({ tc.index, tc.first, tc.id, tc.name, tc.arguments });
+            }
+        };
+        while (chat_run_pump(*run, sink, std::chrono::milliseconds(100))) {
+            if (scope->cancel) run->j->cancel();
+        }
+        chat_run_finish(st, *run);
+        agent::step_output out;
+        out.parsed            = run->choices[0].final_parse();
+        out.finish            = run->choices[0].reason;
+        out.prompt_tokens     = run->j->prompt_tokens;
+        out.completion_tokens = chat_run_completion_tokens(*run);
+        out.reasoning_tokens  = chat_run_reasoning_tokens(*run);
+        if (usage_sum) {
+            usage_sum->prompt_tokens += out.prompt_tokens;
+            usage_sum->completion_tokens += out.completion_tokens;
+        }
+        return out;
+    };
+}
+
+std::vector<agent::tool_ptr> agent_tools_select(server_state & st, const std::shared_ptr<agent_scope> & scope,
+                                                const std::vector<std::string> & names, const std::string & param) {
+    const agent_config &         cfg = st.cfg.agent;
+    std::vector<agent::tool_ptr> tools;
+    std::set<std::string>        seen;
+    for (const auto & name : names) {
+        if (!seen.insert(name).second) continue;
+        if (!agent::tool_set_list(name)) {
+            throw http_error(400, "unknown server-side tool '" + name + "' (python, artifacts, spawn_agent, mcp)", param);
+        }
+        if (!cfg.tools.count(name)) {
+            throw http_error(400, "the server-side tool '" + name + "' is not enabled on this server; its operator starts "
+                                  "muse serve with --tools " + name + (name == "mcp" ? " and --mcp FILE" : ""),
+                             param, "tool_not_enabled");
+        }
+        if (name == "python" && cfg.python) tools.push_back(cfg.python);
+        if (name == "artifacts") {
+            auto store = std::make_shared<store_artifacts>(st.db);
+            tools.push_back(agent::create_artifact_tool(store));
+            tools.push_back(agent::update_artifact_tool(store));
+        }
+        if (name == "mcp") tools.insert(tools.end(), cfg.mcp_tools.begin(), cfg.mcp_tools.end());
+        if (name == "spawn_agent") {
+            chat_call sub;
+            sub.params.max_tokens = cfg.subagent_max_tokens;
+            sub.timeout_secs      = st.cfg.limits.timeout_secs;
+            // Each sub-agent is its own job: they run batched with each other and everything else.
+            tools.push_back(agent::spawn_agent_tool(
+                [&st, sub, scope](const reason::subtask & task, const agent::tool_context &) {
+                    auto gen = agent_generate(st, sub, scope);
+                    auto out = gen(agent::subagent_request(task), {});
+                    return out.parsed.content.empty() ? out.parsed.reasoning : out.parsed.content;
+                }));
+        }
+    }
+    return tools;
+}
+
+agent::loop_params agent_loop_params(server_state & st, const std::shared_ptr<agent_scope> & scope,
+                                     std::vector<agent::tool_ptr> tools) {
+    agent::loop_params p;
+    p.tools                    = std::move(tools);
+    p.limits                   = st.cfg.agent.limits;
+    p.context.user_id          = scope->who.id;
+    p.context.conversation_id  = scope->workspace;
+    p.context.work_dir         = st.db.workspace_dir(scope->who.id, scope->workspace);
+    p.cancel                   = &scope->cancel;
+    return p;
+}
+
+void agent_audit(server_state & st, const agent_scope & scope, const agent::call_record & r) {
+    json detail = { { "workspace", scope.workspace },
+                    { "tool", r.call.name },
+                    { "arguments_digest", hex_digest(r.call.arguments) },
+                    { "arguments_bytes", r.call.arguments.size() },
+                    { "duration_ms", (int64_t) (r.secs * 1000) },
+                    { "outcome", agent::call_outcome_name(r.outcome) } };
+    try {
+        st.db.audit_add(scope.who.id, "tool_call", detail.dump());
+    } catch (const std::exception &) {
+        // The call happened; a store failure here must not fail the user's request.
+    }
+}
+
+json agent_call_json(const agent::call_record & r) {
+    json images = json::array();
+    for (const auto & img : r.result.images) {
+        images.push_back({ { "name", img.name }, { "mime_type", img.mime }, { "data", base64_encode(img.bytes) } });
+    }
+    json files = json::array();
+    for (const auto & f : r.result.files) files.push_back({ { "path", f.path }, { "bytes", f.bytes } });
+    return { { "id", r.call.id },
+             { "name", r.call.name },
+             { "arguments", r.call.arguments },
+             { "outcome", agent::call_outcome_name(r.outcome) },
+             { "output", r.result.text },
+             { "images", std::move(images) },
+             { "files", std::move(files) },
+             { "detail", r.result.detail },
+             { "duration_ms", (int64_t) (r.secs * 1000) } };
+}
+
+}  // namespace muse::server

@@ -1,0 +1,46 @@
+#pragma once
+// The agent loop inside muse serve: which server-side tools the operator allows and a request
+// may use, a loop step as a scheduler job (so an agent's steps and its sub-agents batch with
+// every other request), artifacts in the store, and one audit record per tool call.
+#include "agent/loop.h"
+#include "agent/tools/artifacts.h"
+#include "server/server-state.h"
+
+#include <atomic>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace muse::server {
+
+// What one agent run uses: the caller, its workspace (a conversation or a response chain:
+// the files at /mnt/data and the artifacts) and the loop's cancel flag.
+struct agent_scope {
+    caller            who;
+    std::string       workspace;
+    std::atomic<bool> cancel{ false };
+};
+
+// The tools named in `names` (each one the operator enabled with `muse serve --tools`; 400
+// naming `param` otherwise).
+std::vector<agent::tool_ptr> agent_tools_select(server_state & st, const std::shared_ptr<agent_scope> & scope,
+                                                const std::vector<std::string> & names, const std::string & param);
+
+// A loop step: `base` (sampling, media, limits) with the step's request, run as a job.
+agent::generate_fn agent_generate(server_state & st, const chat_call & base, const std::shared_ptr<agent_scope> & scope,
+                                  agent::step_output * usage_sum = nullptr);
+
+// The loop's parameters for a request: the server's limits, the scope's context and cancel.
+agent::loop_params agent_loop_params(server_state & st, const std::shared_ptr<agent_scope> & scope,
+                                     std::vector<agent::tool_ptr> tools);
+
+// Writes the audit record of a finished call: user, workspace, tool, a digest of the
+// arguments, duration, outcome.
+void agent_audit(server_state & st, const agent_scope & scope, const agent::call_record & r);
+
+// A finished call as JSON for the APIs' step lists: name, arguments, outcome, the output text,
+// images (base64) and files, and the tool's detail.
+nlohmann::json agent_call_json(const agent::call_record & r);
+
+}  // namespace muse::server

@@ -1,0 +1,170 @@
+// POST /v1/chat/completions with "muse": {"tools": [...]}: the agent loop runs the server-side
+// tools and generates again until an answer; the reply is the last step's message, with the
+// calls in muse.tool_calls. Streamed, the steps' text arrives as ordinary deltas and each call
+// as an extra chunk with no choices ({"choices": [], "muse": {"event": "tool_call", ...}}),
+// which standard clients skip.
+#include "server/agent-run.h"
+#include "server/chat-run.h"
+#include "server/data-routes.h"
+#include "server/json-fields.h"
+#include "server/openai-chat.h"
+#include "server/wire-util.h"
+
+namespace muse::server {
+
+using json = nlohmann::json;
+
+// The names in muse.tools; empty when the body has none.
+std::vector<std::string> chat_agent_tool_names(const json & body) {
+    std::vector<std::string> names;
+    if (!body.is_object() || !body.contains("muse") || !body["muse"].is_object() || !body["muse"].contains("tools")) return names;
+    const json & t = body["muse"]["tools"];
+    if (!t.is_array()) throw http_error(400, "muse.tools must be an array of tool names (python, artifacts, spawn_agent, mcp)", "muse.tools");
+    for (const auto & n : t) {
+        if (!n.is_string()) throw http_error(400, "muse.tools must be an array of tool names (python, artifacts, spawn_agent, mcp)", "muse.tools");
+        names.push_back(n.get<std::string>());
+    }
+    return names;
+}
+
+void chat_completions_agent_handle(server_state & st, json body, httplib::Response & res, const caller & who,
+                                   const std::vector<std::string> & names, const json & history, const std::string & conv) {
+    const std::string id    = id_make("chatcmpl-");
+    auto              scope = std::make_shared<agent_scope>();
+    scope->who              = who;
+    scope->workspace        = conv.empty() ? id.substr(0, 32) : conv;
+    auto tools              = agent_tools_select(st, scope, names, "muse.tools");
+    if (!body.contains("tools") || !body["tools"].is_array()) body["tools"] = json::array();
+    for (const auto & t : tools) {
+        const chat_tool d = t->definition();
+        body["tools"].push_back({ { "type", "function" },
+                                  { "function", { { "name", d.name }, { "description", d.description }, { "parameters", json::parse(d.parameters) } } } });
+    }
+    const file_reader files = [&st, &who](const std::string & fid) { return st.db.file_read(who.id, fid); };
+    chat_call call = openai_chat_parse(body, st.mdl, st.cfg.limits, files, history);
+    if (call.reasoning_mode || call.n != 1) {
+        throw http_error(400, "muse.tools runs one answer: n must be 1 and muse.mode instant or thinking", "muse.tools");
+    }
+    auto          params  = agent_loop_params(st, scope, tools);
+    const int64_t created = unix_now();
+    const std::string model = st.cfg.model_id;
+    for (const auto & m : call.new_messages) {
+        if (!conv.empty()) st.db.message_append(who.id, conv, m.value("role", "user"), m.dump());
+    }
+
+    // The reply once the loop is done (both ways of answering end with it).
+    auto finish = [&st, who, conv](const agent::loop_outcome & o, json & message, const char *& reason) {
+        message = { { "role", "assistant" }, { "content", o.last.content } };
+        if (!o.last.reasoning.empty()) message["reasoning_content"] = o.last.reasoning;
+        reason = "stop";
+        if (!o.pending_calls.empty()) {
+            message["tool_calls"] = openai_tool_calls(o.pending_calls);
+            reason                = "tool_calls";
+        } else if (o.stop == agent::LOOP_STOP_LENGTH || o.stop == agent::LOOP_STOP_TOKEN_BUDGET) {
+            reason = "length";
+        }
+        if (!conv.empty()) {
+            try {
+                st.db.message_append(who.id, conv, "assistant", message.dump());
+            } catch (const std::exception &) {
+            }
+        }
+    };
+    auto muse_json = [](const agent::loop_outcome & o) {
+        json calls = json::array();
+        for (const auto & r : o.calls) calls.push_back(agent_call_json(r));
+        return json{ { "stop", agent::loop_stop_name(o.stop) }, { "steps", o.steps }, { "tool_calls", calls } };
+    };
+    auto usage = [](const agent::loop_outcome & o) {
+        return json{ { "prompt_tokens", o.prompt_tokens }, { "completion_tokens", o.completion_tokens },
+                     { "total_tokens", o.prompt_tokens + o.completion_tokens },
+                     { "completion_tokens_details", { { "reasoning_tokens", o.reasoning_tokens } } } };
+    };
+
+    if (!call.stream) {
+        agent::loop_events ev;
+        ev.call_finished = [&](const agent::call_record & r) { agent_audit(st, *scope, r); };
+        agent::loop_outcome o = agent::loop_run(call.request, params, agent_generate(st, call, scope), ev);
+        json        message;
+        const char * reason = "stop";
+        finish(o, message, reason);
+        json out = { { "id", id }, { "object", "chat.completion" }, { "created", created }, { "model", model },
+                     { "choices", json::array({ { { "index", 0 }, { "message", message }, { "finish_reason", reason }, { "logprobs", nullptr } } }) },
+                     { "usage", usage(o) }, { "muse", muse_json(o) } };
+        res.set_content(out.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+        return;
+    }
+    const bool include_usage = call.include_usage;
+    res.set_header("Cache-Control", "no-cache");
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [&st, call, params, scope, id, created, model, include_usage, finish, muse_json, usage](size_t, httplib::DataSink & sink) {
+            auto chunk = [&](json choices) {
+                return json{ { "id", id }, { "object", "chat.completion.chunk" }, { "created", created }, { "model", model },
+                             { "choices", std::move(choices) } };
+            };
+            bool ok    = sse_write(sink, chunk(json::array({ { { "index", 0 }, { "delta", { { "role", "assistant" }, { "content", "" } } },
+                                                                { "finish_reason", nullptr } } })));
+            auto extra = [&](json m) {
+                json c    = chunk(json::array());
+                c["muse"] = std::move(m);
+                ok        = ok && sse_write(sink, c);
+                if (!ok) scope->cancel = true;
+            };
+            agent::loop_events ev;
+            ev.step_started = [&](int step) { extra({ { "event", "step" }, { "step", step } }); };
+            ev.text = [&](int, const std::string & r, const std::string & c) {
+                json delta = json::object();
+                if (!r.empty()) delta["reasoning_content"] = r;
+                if (!c.empty()) delta["content"] = c;
+                ok = ok && sse_write(sink, chunk(json::array({ { { "index", 0 }, { "delta", delta }, { "finish_reason", nullptr } } })));
+                if (!ok) scope->cancel = true;
+            };
+            ev.call_started = [&](int step, const chat_tool_call & c) {
+                extra({ { "event", "tool_call.started" }, { "step", step }, { "id", c.id }, { "name", c.name }, { "arguments", c.arguments } });
+            };
+            ev.call_finished = [&](const agent::call_record & r) {
+                agent_audit(st, *scope, r);
+                json j     = agent_call_json(r);
+                j["event"] = "tool_call.finished";
+                j["step"]  = r.step;
+                extra(std::move(j));
+            };
+            try {
+                agent::loop_outcome o = agent::loop_run(call.request, params, agent_generate(st, call, scope), ev);
+                if (!ok) return false;
+                json        message;
+                const char * reason = "stop";
+                finish(o, message, reason);
+                json delta = json::object();
+                if (message.contains("tool_calls")) {
+                    json tcs = message["tool_calls"];
+                    for (size_t i = 0; i < tcs.size(); ++i) tcs[i]["index"] = i;
+                    delta["tool_calls"] = tcs;
+                }
+                json c    = chunk(json::array({ { { "index", 0 }, { "delta", delta }, { "finish_reason", reason } } }));
+                c["muse"] = muse_json(o);
+                ok        = ok && sse_write(sink, c);
+                if (include_usage) {
+                    json u     = chunk(json::array());
+                    u["usage"] = usage(o);
+                    ok         = ok && sse_write(sink, u);
+                }
+                const std::string done = "data: [DONE]\n\n";
+                ok = ok && sink.write(done.data(), done.size());
+                sink.done();
+                return ok;
+            } catch (const http_error & e) {
+                stream_error_end(sink, e, WIRE_FORMAT_OPENAI);
+                return true;
+            } catch (const std::exception & e) {
+                stream_failure_end(sink, e, WIRE_FORMAT_OPENAI);
+                return true;
+            }
+        },
+        [scope](bool success) {
+            if (!success) scope->cancel = true;
+        });
+}
+
+}  // namespace muse::server

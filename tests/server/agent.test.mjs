@@ -1,0 +1,256 @@
+// The agent loop in muse serve: the Responses API (official `openai` client, the OpenAI Agents
+// SDK's default Responses model, LangChain with useResponsesApi), server-side tools through
+// the real path (a forced call: model → parser → tool → result → model), chat completions with
+// muse.tools, artifacts, isolation between users, the audit of every call. Random weights:
+// mechanics, never content.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { key_create, data_dir_make, http, models, openai_client, package_load, server_start } from "./harness.mjs";
+
+const agents = await package_load("@openai/agents");
+const { ChatOpenAI } = await package_load("@langchain/openai");
+const T = { timeout: 300_000 };
+agents.setTracingDisabled(true);
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const weather = { type: "function", name: "get_weather", description: "Weather for a city",
+                  parameters: { type: "object", properties: { city: { type: "string", maxLength: 12 } }, required: ["city"] } };
+
+function mcp_config(dir) {
+    const file = path.join(dir, "mcp.json");
+    const entry = path.join(root, "node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+    fs.writeFileSync(file, JSON.stringify({ mcpServers: { everything: { command: process.execPath, args: [entry, "stdio"] } } }));
+    return file;
+}
+
+// The response without what differs between two runs of it (ids, times).
+function shape(r) {
+    return r.output.map((it) => ({ type: it.type, status: it.status,
+                                   text: it.type === "message" ? it.content[0].text : undefined,
+                                   name: it.name, arguments: it.arguments }));
+}
+
+for (const [label, model] of [["qwen3-tiny", models.qwen], ["muse-glimmer-tiny", models.glimmer]]) {
+    describe(`agent, ${label}`, () => {
+        let server, dir, alice, bob, openai, openai_bob;
+        before(async () => {
+            dir    = data_dir_make();
+            alice  = key_create(dir, "alice");
+            bob    = key_create(dir, "bob");
+            server = await server_start({ model, data_dir: dir,
+                                          args: ["--tools", "python,artifacts,spawn_agent,mcp", "--mcp", mcp_config(dir),
+                                                 "--max-steps", "3", "--max-argument-chars", "40", "-c", "8192",
+                                                 "--max-concurrency", "2"] });
+            openai     = await openai_client(server, alice);
+            openai_bob = await openai_client(server, bob);
+        });
+        after(() => server?.stop());
+
+        test("a response streams as Responses events and ends equal to the non-streamed one", T, async () => {
+            const params = { model: "muse", input: "Tell me a story.", max_output_tokens: 40, temperature: 0,
+                             reasoning: { effort: "minimal" } };
+            const whole = await openai.responses.create(params);
+            assert.equal(whole.object, "response");
+            assert.equal(whole.status, "incomplete");  // 40 tokens of gibberish hit max_output_tokens
+            assert.ok(whole.output_text.length > 0);
+            const types = [];
+            let text = "", done;
+            const stream = await openai.responses.create({ ...params, stream: true });
+            for await (const ev of stream) {
+                types.push(ev.type);
+                if (ev.type === "response.output_text.delta") text += ev.delta;
+                if (ev.type === "response.completed" || ev.type === "response.incomplete") done = ev.response;
+            }
+            assert.equal(types[0], "response.created");
+            for (const t of ["response.output_item.added", "response.content_part.added", "response.output_text.delta",
+                             "response.output_text.done", "response.output_item.done"]) {
+                assert.ok(types.includes(t), `${t} in ${types.join(",")}`);
+            }
+            assert.equal(text, whole.output_text);
+            assert.deepEqual(shape(done), shape(whole));
+            assert.equal(done.output_text, whole.output_text);
+        });
+
+        test("previous_response_id continues a stored conversation; GET and DELETE; another user gets 404", T, async () => {
+            const first = await openai.responses.create({ model: "muse", input: "My name is Ada.", max_output_tokens: 8,
+                                                          reasoning: { effort: "minimal" } });
+            const second = await openai.responses.create({ model: "muse", input: "What is my name?", max_output_tokens: 8,
+                                                           previous_response_id: first.id, reasoning: { effort: "minimal" } });
+            assert.equal(second.previous_response_id, first.id);
+            assert.ok(second.usage.input_tokens > first.usage.input_tokens + 4,
+                      `${second.usage.input_tokens} input tokens after ${first.usage.input_tokens}`);
+            const got = await openai.responses.retrieve(first.id);
+            assert.equal(got.id, first.id);
+            assert.equal(got.output_text, first.output_text);
+            for (const res of [await http(server, "GET", `/v1/responses/${first.id}`, { key: bob }),
+                               await http(server, "POST", "/v1/responses", { key: bob, body: { model: "muse", input: "hi", previous_response_id: first.id } })]) {
+                assert.equal(res.status, 404, res.text);
+            }
+            await openai.responses.delete(first.id);
+            assert.equal((await http(server, "GET", `/v1/responses/${first.id}`, { key: alice })).status, 404);
+        });
+
+        test("a forced client-side function call ends the turn with a function_call item; its output continues it", T, async () => {
+            const r = await openai.responses.create({ model: "muse", input: "Weather in Oslo?", tools: [weather],
+                                                      tool_choice: { type: "function", name: "get_weather" },
+                                                      max_output_tokens: 300, temperature: 0 });
+            const call = r.output.find((it) => it.type === "function_call");
+            assert.ok(call, JSON.stringify(r.output));
+            assert.equal(call.name, "get_weather");
+            assert.equal(typeof JSON.parse(call.arguments).city, "string");
+            assert.ok(call.call_id);
+            // Streamed, the arguments arrive as deltas that add up to the call.
+            let args = "";
+            const stream = await openai.responses.create({ model: "muse", input: "Weather in Oslo?", tools: [weather],
+                                                           tool_choice: { type: "function", name: "get_weather" },
+                                                           max_output_tokens: 300, temperature: 0, stream: true });
+            let streamed;
+            for await (const ev of stream) {
+                if (ev.type === "response.function_call_arguments.delta") args += ev.delta;
+                if (ev.type === "response.completed") streamed = ev.response;
+            }
+            assert.equal(args, call.arguments);
+            assert.deepEqual(shape(streamed), shape(r));
+            const next = await openai.responses.create({ model: "muse", previous_response_id: r.id, max_output_tokens: 8,
+                                                         input: [{ type: "function_call_output", call_id: call.call_id, output: "sunny, 21 C" }] });
+            assert.ok(["completed", "incomplete"].includes(next.status));
+        });
+
+        test("code_interpreter runs the model's code in the sandbox and the model reads the result", T, async () => {
+            const r = await openai.responses.create({ model: "muse", input: "Compute 2**10 in Python.",
+                                                      tools: [{ type: "code_interpreter", container: { type: "auto" } }],
+                                                      tool_choice: { type: "code_interpreter" }, max_output_tokens: 400,
+                                                      reasoning: { effort: "minimal" },
+                                                      temperature: 0 });
+            const ci = r.output.find((it) => it.type === "code_interpreter_call");
+            assert.ok(ci, JSON.stringify(r.output));
+            assert.ok(["completed", "failed"].includes(ci.status));
+            assert.equal(typeof ci.code, "string");
+            // Gibberish code fails in Python: its traceback (or output) is what the model read.
+            assert.ok(ci.outputs.length >= 1 && ci.outputs[0].type === "logs", JSON.stringify(ci));
+            assert.ok(r.output.indexOf(ci) < r.output.length - 1 || r.status !== "completed", "the model went on after the call");
+            assert.equal(r.muse.steps >= 2, true, JSON.stringify(r.muse));
+        });
+
+        const heavy = label === "qwen3-tiny" ? test : test.skip;  // see the note: Glimmer's later steps
+
+        heavy("mcp tools of the operator's servers: a forced call of everything.echo returns its output", T, async () => {
+            const r = await openai.responses.create({ model: "muse", input: "Echo hello.",
+                                                      tools: [{ type: "mcp", server_label: "everything" }],
+                                                      tool_choice: { type: "mcp", server_label: "everything", name: "echo" },
+                                                      max_output_tokens: 400, reasoning: { effort: "minimal" }, temperature: 0 });
+            const call = r.output.find((it) => it.type === "mcp_call");  // the forced first step's
+            assert.ok(call, JSON.stringify(r.output));
+            assert.equal(call.server_label, "everything");
+            assert.equal(call.name, "echo");
+            const msg = JSON.parse(call.arguments).message;
+            assert.equal(typeof msg, "string");
+            assert.equal(call.status, "completed", JSON.stringify(call));
+            assert.ok(call.output.includes(msg), `${call.output} echoes ${msg}`);
+            const res = await http(server, "POST", "/v1/responses", { key: alice, body: {
+                model: "muse", input: "x", tools: [{ type: "mcp", server_label: "x", server_url: "http://example.com/mcp" }] } });
+            assert.equal(res.status, 400, res.text);
+            assert.match(res.json.error.message, /operator/);
+        });
+
+        heavy("artifacts: a forced create_artifact is stored, versioned, served with a strict CSP, and private", T, async () => {
+            const r = await openai.responses.create({ model: "muse", input: "Make a tiny game.", muse: { tools: ["artifacts"] },
+                                                      tool_choice: { type: "function", name: "create_artifact" },
+                                                      max_output_tokens: 400, reasoning: { effort: "minimal" }, temperature: 0 });
+            const item = r.output.find((it) => it.type === "muse_tool_call");
+            assert.ok(item, JSON.stringify(r.output));
+            const args = JSON.parse(item.arguments);
+            if (item.outcome !== "ok") {
+                // Random weights may write an svg without <svg: refused whole, never stored cut.
+                assert.match(item.output, /svg|empty/);
+                return;
+            }
+            const id = item.detail.artifact.id;
+            const res = await http(server, "GET", `/v1/artifacts/${id}`, { key: alice });
+            assert.equal(res.status, 200);
+            assert.equal(res.text, args.content);
+            assert.match(res.headers.get("content-security-policy"), /default-src 'none'.*sandbox allow-scripts/);
+            assert.match(res.headers.get("content-type"), /^(text\/html|image\/svg\+xml|text\/markdown)/);
+            assert.equal((await http(server, "GET", `/v1/artifacts/${id}`, { key: bob })).status, 404);
+        });
+
+        heavy("chat completions with muse.tools: the loop runs, streamed equal to not, and every call is audited", T, async () => {
+            const params = { model: "muse", messages: [{ role: "user", content: "Make a chart." }],
+                             muse: { tools: ["artifacts"] }, tool_choice: { type: "function", function: { name: "create_artifact" } },
+                             max_tokens: 400, temperature: 0, reasoning_effort: "none" };
+            const whole = await openai.chat.completions.create(params);
+            assert.ok(whole.muse.tool_calls.length >= 1, JSON.stringify(whole.muse));
+            assert.equal(whole.muse.tool_calls[0].name, "create_artifact");
+            const stream = await openai.chat.completions.create({ ...params, stream: true });
+            let text = "", finished = 0;
+            for await (const c of stream) {
+                text += c.choices[0]?.delta?.content ?? "";
+                if (c.muse?.event === "tool_call.finished") finished++;
+            }
+            assert.equal(finished, whole.muse.tool_calls.length);
+            const exp = (await http(server, "GET", "/v1/me/export", { key: alice })).json;
+            const audited = exp.audit.filter((a) => a.action === "tool_call");
+            assert.ok(audited.length >= 2, JSON.stringify(exp.audit));
+            for (const a of audited) {
+                assert.match(a.detail.arguments_digest, /^[0-9a-f]{64}$/);
+                assert.ok(typeof a.detail.duration_ms === "number" && a.detail.outcome);
+            }
+            const none = await http(server, "POST", "/v1/chat/completions", { key: alice, body: { ...params, muse: { tools: ["shell"] } } });
+            assert.equal(none.status, 400, none.text);
+        });
+
+        heavy("the OpenAI Agents SDK's default (Responses) model runs a tool loop against muse", T, async () => {
+            const client = await openai_client(server, alice);
+            agents.setDefaultOpenAIClient(client);
+            agents.setOpenAIAPI("responses");
+            let called = 0;
+            const get_weather = agents.tool({ name: "get_weather", description: "Weather for a city", strict: false,
+                parameters: { type: "object", properties: { city: { type: "string", maxLength: 12 } }, required: ["city"],
+                              additionalProperties: false },
+                execute: async ({ city }) => { called++; return `sunny in ${city}`; } });
+            const agent = new agents.Agent({ name: "weather", instructions: "Use the tool.", model: "muse", tools: [get_weather],
+                                             modelSettings: { toolChoice: "required", maxTokens: 400, temperature: 0,
+                                                                             reasoning: { effort: "minimal" } },
+                                             toolUseBehavior: "stop_on_first_tool" });
+            const result = await agents.run(agent, "Weather in Rome?");
+            assert.equal(called, 1);
+            assert.match(String(result.finalOutput), /^sunny in /);
+        });
+
+        heavy("LangChain's ChatOpenAI with useResponsesApi: a message and a forced tool call", T, async () => {
+            const llm = new ChatOpenAI({ model: "muse", apiKey: alice, useResponsesApi: true, maxTokens: 400, temperature: 0,
+                                         reasoning: { effort: "minimal" }, configuration: { baseURL: server.v1 }, maxRetries: 0 });
+            const msg = await llm.invoke("Hello");
+            const text = typeof msg.content === "string" ? msg.content : msg.content.map((p) => p.text ?? "").join("");
+            assert.ok(text.length > 0, JSON.stringify(msg.content));
+            const bound = llm.bindTools([{ type: "function", function: { name: weather.name, description: weather.description,
+                                                                          parameters: weather.parameters } }],
+                                        { tool_choice: "get_weather" });
+            const called = await bound.invoke("Weather in Lima?");
+            assert.equal(called.tool_calls.length >= 1, true, JSON.stringify(called));
+            assert.equal(called.tool_calls[0].name, "get_weather");
+        });
+    });
+}
+
+describe("agent tools are off unless the operator turns them on", () => {
+    let server, key;
+    before(async () => {
+        const dir = data_dir_make();
+        key       = key_create(dir, "alice");
+        server    = await server_start({ model: models.qwen, data_dir: dir });
+    });
+    after(() => server?.stop());
+    test("code_interpreter and muse.tools answer 400 tool_not_enabled", T, async () => {
+        for (const body of [{ model: "muse", input: "x", tools: [{ type: "code_interpreter", container: { type: "auto" } }] },
+                            { model: "muse", input: "x", muse: { tools: ["artifacts"] } }]) {
+            const res = await http(server, "POST", "/v1/responses", { key, body });
+            assert.equal(res.status, 400, res.text);
+            assert.equal(res.json.error.code, "tool_not_enabled");
+            assert.match(res.json.error.message, /--tools/);
+        }
+    });
+});
