@@ -99,6 +99,22 @@ static std::string atem_params_in_order(const std::string & line, const std::vec
     return line.substr(0, outer) + seq + line.substr(alt_close + 1 + tail.size());
 }
 
+// A GBNF string literal of `text`.
+static std::string gbnf_literal(const std::string & text) {
+    std::string out = "\"";
+    for (char c : text) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default: out += c;
+        }
+    }
+    return out + "\"";
+}
+
 std::string grammar_atem_bounded(const std::string & grammar, const std::vector<chat_tool> & tools) {
     if (grammar.find("<atem:invoke") == std::string::npos) return grammar;
     std::string g = grammar;
@@ -119,16 +135,32 @@ std::string grammar_atem_bounded(const std::string & grammar, const std::vector<
         std::string  line       = g.substr(line_start, line_end - line_start);
         for (auto it = props.begin(); it != props.end(); ++it) {
             const auto & p = it.value();
-            if (!p.is_object() || !p.contains("maxLength") || !p["maxLength"].is_number_integer() || p["maxLength"].get<int64_t>() < 0) continue;
-            // ("<atem:parameter name=\"" "PROP" "\">") ac-N  ->  ... [^<]{0,M} "</atem:parameter>"
+            if (!p.is_object()) continue;
+            // ATEM writes a string parameter as raw text up to "</atem:parameter>": its enum
+            // values are the only texts it may be, its maxLength bounds it.
+            std::string value_rule;
+            if (p.contains("enum") && p["enum"].is_array() && !p["enum"].empty()) {
+                for (const auto & v : p["enum"]) {
+                    if (!v.is_string()) {
+                        value_rule.clear();
+                        break;
+                    }
+                    value_rule += (value_rule.empty() ? "(" : " | ") + gbnf_literal(v.get<std::string>());
+                }
+                if (!value_rule.empty()) value_rule += ")";
+            }
+            if (value_rule.empty() && p.contains("maxLength") && p["maxLength"].is_number_integer() && p["maxLength"].get<int64_t>() >= 0) {
+                value_rule = "[^<]{0," + std::to_string(p["maxLength"].get<int64_t>()) + "}";
+            }
+            if (value_rule.empty()) continue;
+            // ("<atem:parameter name=\"" "PROP" "\">") ac-N  ->  ... VALUE "</atem:parameter>"
             const std::string open = "(\"<atem:parameter name=\\\"\" \"" + it.key() + "\" \"\\\">\") ";
             const size_t      pos  = line.find(open);
             if (pos == std::string::npos) continue;
             const size_t rule_at = pos + open.size();
             const size_t rule_end = line.find_first_of(" )", rule_at);
             if (line.compare(rule_at, 3, "ac-") != 0 || rule_end == std::string::npos) continue;
-            line.replace(rule_at, rule_end - rule_at,
-                         "[^<]{0," + std::to_string(p["maxLength"].get<int64_t>()) + "} \"</atem:parameter>\"");
+            line.replace(rule_at, rule_end - rule_at, value_rule + " \"</atem:parameter>\"");
         }
         // ((param | param) space)* space ("</atem:invoke>"  ->  each parameter once, in the
         // schema's order, the required ones always (the template writes them in that order)
@@ -165,22 +197,6 @@ std::string grammar_calls_bounded(const std::string & grammar, int max_calls) {
     line = std::regex_replace(line, rest, blocks != std::string::npos || max_calls <= 1 ? std::string() : "($1){0," + more + "}");
     g.replace(calls, end - calls, line);
     return g;
-}
-
-// A GBNF string literal of `text`.
-static std::string gbnf_literal(const std::string & text) {
-    std::string out = "\"";
-    for (char c : text) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default: out += c;
-        }
-    }
-    return out + "\"";
 }
 
 std::string grammar_tags_as_tokens(const std::string & grammar, const std::vector<grammar_tag> & tags) {

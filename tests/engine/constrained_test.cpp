@@ -183,11 +183,13 @@ TEST_P(constrained, required_tool_calls_are_always_valid_calls) {
 // tool's name after Muse Glimmer's " to=" and its bounded parameters are the grammar's, not
 // the weights' (the grammar let any text follow " to=", and runs to max_tokens were the rule).
 TEST_P(constrained, forced_tool_calls_end_within_a_bound_on_every_template) {
+    // An enum is a bound too (Muse Glimmer's ATEM wrote an enum parameter as free text).
     const chat_tool weather{ "get_weather", "Weather for a city",
-                             R"({"type":"object","properties":{"city":{"type":"string","maxLength":12},"days":{"type":"integer"}},"required":["city"]})" };
+                             R"({"type":"object","properties":{"city":{"type":"string","maxLength":12},"days":{"type":"integer"},)"
+                             R"("unit":{"type":"string","enum":["celsius","fahrenheit"]}},"required":["city","unit"]})" };
     const chat_tool clock{ "get_time", "Time in a timezone",
                            R"({"type":"object","properties":{"tz":{"type":"string","maxLength":8}},"required":["tz"]})" };
-    constexpr int32_t bound = 160;  // tokens per call
+    constexpr int32_t bound = 224;  // tokens per call (three parameters, and the grammar's whitespace)
     for (const bool named : { false, true }) {
         for (const bool parallel : { false, true }) {
             SCOPED_TRACE(std::string(named ? "one tool named" : "required") + (parallel ? ", parallel calls" : ""));
@@ -214,6 +216,10 @@ TEST_P(constrained, forced_tool_calls_end_within_a_bound_on_every_template) {
                     const std::string key = tc.name == "get_weather" ? "city" : "tz";
                     ASSERT_TRUE(args.is_object() && args.contains(key) && args[key].is_string()) << tc.arguments;
                     EXPECT_LE(args[key].get<std::string>().size(), (tc.name == "get_weather" ? 12u : 8u) * 4) << tc.arguments;
+                    if (tc.name == "get_weather") {
+                        ASSERT_TRUE(args.contains("unit") && args["unit"].is_string()) << tc.arguments;
+                        EXPECT_TRUE(args["unit"] == "celsius" || args["unit"] == "fahrenheit") << tc.arguments;
+                    }
                 }
                 n_ok++;
             });
