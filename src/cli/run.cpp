@@ -10,6 +10,7 @@
 #include "engine/error.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <iterator>
 #include <unistd.h>
@@ -216,7 +217,14 @@ void run_command_add(CLI::App & app, command_runner & runner) {
             const std::string text = prompt_text(o);
             // --tools NAMES (python, artifacts, spawn_agent, mcp) runs them; any other value is a
             // file of tool definitions the model may call (shown, not run).
-            if (agent::tool_set_list(o.gen.tools_file, &o.agent.tools)) o.gen.tools_file.clear();
+            if (agent::tool_set_list(o.gen.tools_file, &o.agent.tools)) {
+                o.gen.tools_file.clear();
+            } else if (!o.gen.tools_file.empty() && o.gen.tools_file.find_first_of("/.") == std::string::npos &&
+                       !std::filesystem::exists(o.gen.tools_file)) {
+                throw input_error("--tools " + o.gen.tools_file + ": not a file, and not only tool names; the tools muse "
+                                  "runs are python, artifacts, spawn_agent, mcp (comma-separated), or give a JSON file of "
+                                  "tool definitions");
+            }
             if (!o.agent.mcp_file.empty() && std::find(o.agent.tools.begin(), o.agent.tools.end(), "mcp") == o.agent.tools.end()) {
                 throw input_error("--mcp " + o.agent.mcp_file + " needs --tools mcp (with any other tools: --tools python,mcp)");
             }

@@ -51,14 +51,6 @@ std::string hex_digest(const std::string & text) {
     return hex;
 }
 
-std::string base64_encode(const std::string & bytes) {
-    std::string out(sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-    sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char *>(bytes.data()), bytes.size(),
-                      sodium_base64_VARIANT_ORIGINAL);
-    out.resize(std::strlen(out.c_str()));
-    return out;
-}
-
 }  // namespace
 
 agent::generate_fn agent_generate(server_state & st, const chat_call & base, const std::shared_ptr<agent_scope> & scope,

@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace muse::server {
 
@@ -18,6 +19,14 @@ void tool_choice_force(chat_call & call, const std::string & name, const std::st
     if (only.empty()) throw http_error(400, "tool_choice names '" + name + "', which is not in tools", param);
     call.request.tools       = only;
     call.request.tool_choice = CHAT_TOOL_CHOICE_REQUIRED;
+}
+
+std::string base64_encode(const std::string & bytes) {
+    std::string out(sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+    sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char *>(bytes.data()), bytes.size(),
+                      sodium_base64_VARIANT_ORIGINAL);
+    out.resize(std::strlen(out.c_str()));
+    return out;
 }
 
 std::string base64_decode(const std::string & in, const std::string & param) {

@@ -57,6 +57,7 @@ size_t media_add(chat_call & call, const model & mdl, std::string bytes, const s
 void tool_choice_force(chat_call & call, const std::string & name, const std::string & param);
 
 std::string base64_decode(const std::string & in, const std::string & param);
+std::string base64_encode(const std::string & bytes);
 
 // The generated text of one choice, parsed as it grows into reasoning and answer deltas.
 class choice_tracker {

@@ -22,14 +22,6 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string b64(const std::string & bytes) {
-    std::string out(sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-    sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char *>(bytes.data()), bytes.size(),
-                      sodium_base64_VARIANT_ORIGINAL);
-    out.resize(std::strlen(out.c_str()));
-    return out;
-}
-
 // Which kind of output item a call of `name` is.
 enum item_kind { ITEM_FUNCTION_CALL, ITEM_CODE_INTERPRETER, ITEM_MCP, ITEM_MUSE_TOOL };
 
@@ -92,6 +84,12 @@ class response_emitter {
         message_close(p.content);
         // Calls the stream did not show as they were generated.
         while (calls_.size() < p.tool_calls.size()) call_open(p.tool_calls[calls_.size()].name);
+        // Calls it showed that were cut off by max_output_tokens: not run, left incomplete.
+        for (size_t i = p.tool_calls.size(); i < calls_.size(); ++i) {
+            json & item     = output[(size_t) calls_[i]];
+            item["status"]  = "incomplete";
+            event("response.output_item.done", { { "output_index", calls_[i] }, { "item", item } });
+        }
         for (size_t i = 0; i < p.tool_calls.size() && i < calls_.size(); ++i) {
             const auto & c    = p.tool_calls[i];
             json &       item = output[(size_t) calls_[i]];
@@ -132,7 +130,7 @@ class response_emitter {
             json outs = json::array();
             if (!r.result.text.empty()) outs.push_back({ { "type", "logs" }, { "logs", r.result.text } });
             for (const auto & img : r.result.images) {
-                outs.push_back({ { "type", "image" }, { "url", "data:" + img.mime + ";base64," + b64(img.bytes) } });
+                outs.push_back({ { "type", "image" }, { "url", "data:" + img.mime + ";base64," + base64_encode(img.bytes) } });
             }
             item["outputs"] = std::move(outs);
             if (!r.result.files.empty()) {

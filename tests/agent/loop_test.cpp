@@ -1,0 +1,183 @@
+// The agent loop on the test models: forced calls (constrained decoding, the real path model →
+// parser → loop → tool → result → model) of tools that misbehave on purpose — one that hangs
+// past its timeout, one that returns 10 MB, one that throws — and cancellation while a tool
+// runs. The loop must give the model a short error result and go on, never hang or crash.
+#include "agent/loop.h"
+#include "test-util.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+using namespace muse;
+using namespace muse::agent;
+using namespace muse::test;
+using json       = nlohmann::json;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+// A tool the test controls: what it does when called.
+class test_tool final : public tool {
+  public:
+    test_tool(std::string name, std::function<tool_result(const tool_context &)> fn) : name_(std::move(name)), fn_(std::move(fn)) {}
+    chat_tool definition() const override {
+        return { name_, "A test tool", R"({"type":"object","properties":{"q":{"type":"string","maxLength":8}},"required":["q"]})" };
+    }
+    tool_result call(const json &, const tool_context & ctx) override {
+        ++calls;
+        return fn_(ctx);
+    }
+    std::atomic<int> calls{ 0 };
+
+  private:
+    std::string                                       name_;
+    std::function<tool_result(const tool_context &)> fn_;
+};
+
+// One step on the session: the request rendered with the model's template, generated greedily.
+generate_fn session_generate(session & s, const model & m) {
+    return [&s, &m](const chat_request & r, const step_stream &) {
+        chat_prompt prompt = chat_format(m, r, m.media_marker());
+        auto        h      = s.sequence_add(prompt, {}, greedy(256));
+        auto [tokens, text] = run_to_end(s, h);
+        step_output out;
+        out.finish            = s.sequence(h).reason;
+        out.completion_tokens = (int32_t) tokens.size();
+        out.parsed            = chat_parse(prompt, text, false);
+        s.sequence_release(h);
+        return out;
+    };
+}
+
+chat_request forced_request(const std::string & text) {
+    chat_request r = dated_request();
+    r.messages.push_back({ "user", text, {}, "", {}, "", "" });
+    r.enable_thinking = false;
+    r.tool_choice     = CHAT_TOOL_CHOICE_REQUIRED;
+    return r;
+}
+
+class loop : public ::testing::TestWithParam<std::string> {
+  protected:
+    void SetUp() override { mdl = model_open(test_backend(), GetParam()); }
+    std::unique_ptr<model> mdl;
+};
+
+TEST_P(loop, a_hanging_tool_times_out_and_the_model_reads_the_error) {
+    session s(*mdl, context_small(1, 4096));
+    auto    slow = std::make_shared<test_tool>("slow", [](const tool_context & ctx) {
+        // Ignores its deadline on purpose (checks only every 100 ms for 30 s).
+        for (int i = 0; i < 300; ++i) {
+            if (ctx.cancel && ctx.cancel->load()) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return tool_result{ "late", false, {}, {}, json::object() };
+    });
+    loop_params p;
+    p.tools             = { slow };
+    p.limits.max_steps  = 2;
+    p.limits.tool_secs  = 1;
+    p.forced_tool       = "slow";
+    const auto   t0 = clock_type::now();
+    loop_outcome o  = loop_run(forced_request("Go."), p, session_generate(s, *mdl));
+    ASSERT_EQ(o.calls.size(), 1u);
+    EXPECT_EQ(o.calls[0].outcome, CALL_OUTCOME_TIMEOUT);
+    EXPECT_LT(o.calls[0].secs, 2.6);
+    EXPECT_EQ(o.steps, 2) << "the model went on after the timeout";
+    ASSERT_GE(o.messages.size(), 2u);
+    EXPECT_EQ(o.messages[1].role, "tool");
+    EXPECT_NE(o.messages[1].content.find("did not finish within 1 s"), std::string::npos) << o.messages[1].content;
+    EXPECT_LT(std::chrono::duration<double>(clock_type::now() - t0).count(), 30.0);
+}
+
+TEST_P(loop, ten_megabytes_of_output_reach_the_model_capped) {
+    session s(*mdl, context_small(1, 8192));
+    auto    huge = std::make_shared<test_tool>("huge", [](const tool_context &) {
+        return tool_result{ std::string(10u << 20, 'x') + "é", false, {}, {}, json::object() };
+    });
+    loop_params p;
+    p.tools                   = { huge };
+    p.limits.max_steps        = 2;
+    p.limits.max_result_chars = 2000;
+    p.forced_tool             = "huge";
+    loop_outcome o = loop_run(forced_request("Go."), p, session_generate(s, *mdl));
+    ASSERT_EQ(o.calls.size(), 1u);
+    EXPECT_EQ(o.calls[0].outcome, CALL_OUTCOME_OK);
+    ASSERT_GE(o.messages.size(), 2u);
+    const std::string & seen = o.messages[1].content;
+    EXPECT_LE(seen.size(), 2100u);
+    EXPECT_NE(seen.find("10485762 bytes in all"), std::string::npos) << seen.substr(seen.size() - 80);
+    EXPECT_EQ(o.steps, 2);
+}
+
+TEST_P(loop, a_throwing_tool_is_an_error_result_the_model_reads) {
+    session s(*mdl, context_small(1, 4096));
+    auto    boom = std::make_shared<test_tool>("boom", [](const tool_context &) -> tool_result {
+        throw std::runtime_error("disk on fire");
+    });
+    loop_params p;
+    p.tools            = { boom };
+    p.limits.max_steps = 2;
+    p.forced_tool      = "boom";
+    loop_outcome o = loop_run(forced_request("Go."), p, session_generate(s, *mdl));
+    ASSERT_GE(o.calls.size(), 1u);
+    EXPECT_EQ(o.calls[0].outcome, CALL_OUTCOME_FAILED);
+    EXPECT_NE(o.messages[1].content.find("disk on fire"), std::string::npos);
+    EXPECT_EQ(o.steps, 2);
+}
+
+TEST_P(loop, cancel_while_a_tool_runs_ends_the_loop_within_a_step) {
+    session           s(*mdl, context_small(1, 4096));
+    std::atomic<bool> cancel{ false };
+    std::atomic<bool> tool_saw_cancel{ false };
+    auto              slow = std::make_shared<test_tool>("slow", [&](const tool_context & ctx) {
+        cancel = true;  // the client goes away while the tool runs
+        while (!(ctx.cancel && ctx.cancel->load())) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        tool_saw_cancel = true;
+        return tool_result{ "stopped", true, {}, {}, json::object() };
+    });
+    loop_params p;
+    p.tools            = { slow };
+    p.limits.max_steps = 4;
+    p.limits.tool_secs = 30;
+    p.forced_tool      = "slow";
+    p.cancel           = &cancel;
+    const auto   t0 = clock_type::now();
+    loop_outcome o  = loop_run(forced_request("Go."), p, session_generate(s, *mdl));
+    EXPECT_EQ(o.stop, LOOP_STOP_CANCELLED);
+    EXPECT_EQ(o.steps, 1);
+    EXPECT_TRUE(tool_saw_cancel.load());
+    EXPECT_LT(std::chrono::duration<double>(clock_type::now() - t0).count(), 20.0);
+}
+
+TEST_P(loop, the_last_step_may_not_call_and_a_client_tool_hands_the_turn_back) {
+    session s(*mdl, context_small(1, 4096));
+    auto    ok = std::make_shared<test_tool>("lookup", [](const tool_context &) {
+        return tool_result{ "42", false, {}, {}, json::object() };
+    });
+    // A client-side tool forced: the loop does not run it, the caller gets the call.
+    chat_request r = forced_request("Go.");
+    r.tools.push_back({ "client_fn", "The client's", R"({"type":"object","properties":{"a":{"type":"string","maxLength":4}}})" });
+    loop_params p;
+    p.tools       = { ok };
+    p.forced_tool = "client_fn";
+    loop_outcome o = loop_run(r, p, session_generate(s, *mdl));
+    EXPECT_EQ(o.stop, LOOP_STOP_CLIENT_CALLS);
+    ASSERT_GE(o.pending_calls.size(), 1u);
+    EXPECT_EQ(o.pending_calls[0].name, "client_fn");
+    EXPECT_EQ(ok->calls.load(), 0);
+    // Two steps at most: the second is told not to call (tool_choice none), so it answers.
+    p.forced_tool      = "lookup";
+    p.limits.max_steps = 2;
+    o = loop_run(forced_request("Go."), p, session_generate(s, *mdl));
+    EXPECT_EQ(o.steps, 2);
+    EXPECT_GE(ok->calls.load(), 1);
+    EXPECT_TRUE(o.last.tool_calls.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(tiny, loop, ::testing::Values("qwen3-tiny.gguf", "muse-glimmer-tiny.gguf", "llama-tiny.gguf"), model_param_name);
+
+}  // namespace
