@@ -28,14 +28,22 @@ std::filesystem::path workdir_default() {
 
 }  // namespace
 
-agent_turn_result agent_turn_run(session & s, const model & mdl, chat_request request, const std::vector<media> & media,
-                                 const sequence_params & sp, const agent_options & o, const std::string & forced_tool,
-                                 const std::atomic<bool> * cancel) {
-    agent_turn_result res;
-    res.workdir = o.workdir.empty() ? workdir_default() : std::filesystem::path(o.workdir);
-    std::filesystem::create_directories(res.workdir);
+agent_setup agent_setup_make(const agent_options & o) {
+    agent_setup setup;
+    setup.started = agent_tools_start(o);
+    setup.workdir = o.workdir.empty() ? workdir_default() : std::filesystem::path(o.workdir);
+    std::error_code ec;
+    std::filesystem::create_directories(setup.workdir, ec);
+    if (ec) throw input_error("--workdir " + setup.workdir.string() + ": cannot create it (" + ec.message() + ")");
+    return setup;
+}
 
-    agent_tools started = agent_tools_start(o);
+agent_turn_result agent_turn_run(session & s, const model & mdl, chat_request request, const std::vector<media> & media,
+                                 const sequence_params & sp, const agent_options & o, const agent_setup & setup,
+                                 const std::string & forced_tool, const std::atomic<bool> * cancel, prefix_cache * cache) {
+    agent_turn_result res;
+    res.workdir = setup.workdir;
+    const agent_tools & started = setup.started;
     std::mutex  session_mu;  // sub-agents take turns on the one session
     agent::loop_params p;
     for (const auto & name : o.tools) {
@@ -72,7 +80,7 @@ agent_turn_result agent_turn_run(session & s, const model & mdl, chat_request re
         std::lock_guard<std::mutex> lk(session_mu);
         chat_prompt    prompt = chat_format(mdl, r, mdl.media_marker());
         answer_printer out;
-        turn_result    t = turn_run(s, &prompt, "", media, sp, &out, cancel);
+        turn_result    t = turn_run(s, &prompt, "", media, sp, &out, cancel, cache);
         out.end();
         if (t.stats.reason == FINISH_REASON_ERROR) throw runtime_error(t.stats.error + "; check --grammar or --json-schema");
         agent::step_output so;

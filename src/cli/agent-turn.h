@@ -4,6 +4,7 @@
 #include "cli/agent-tools.h"
 #include "cli/options.h"
 #include "engine/media.h"
+#include "engine/prefix-cache.h"
 #include "engine/session.h"
 
 #include <atomic>
@@ -11,14 +12,25 @@
 namespace muse::cli {
 
 struct agent_turn_result {
-    agent::loop_outcome outcome;
+    agent::loop_outcome   outcome;
     std::filesystem::path workdir;
 };
 
+// The tools and folder a run or a chat keeps across its turns (started once: MCP servers stay up,
+// files in /mnt/data persist from turn to turn).
+struct agent_setup {
+    agent_tools           started;
+    std::filesystem::path workdir;
+};
+// Starts the tools of `o` (agent_tools_start) and makes the workdir (--workdir, or a new folder
+// under the data dir's workspaces/cli/).
+agent_setup agent_setup_make(const agent_options & o);
+
 // `request` already holds the conversation and the generation options; `forced_tool` names a
-// tool the first step must call. Tools are built from `o` (started here).
+// tool the first step must call. With `cache`, each step starts from the cells of the last.
 agent_turn_result agent_turn_run(session & s, const model & mdl, chat_request request, const std::vector<media> & media,
-                                 const sequence_params & sp, const agent_options & o, const std::string & forced_tool,
-                                 const std::atomic<bool> * cancel);
+                                 const sequence_params & sp, const agent_options & o, const agent_setup & setup,
+                                 const std::string & forced_tool, const std::atomic<bool> * cancel,
+                                 prefix_cache * cache = nullptr);
 
 }  // namespace muse::cli

@@ -1,4 +1,6 @@
 // `muse chat`: a multi-turn conversation on the terminal.
+#include "agent/tool-names.h"
+#include "cli/agent-turn.h"
 #include "cli/chat-file.h"
 #include "cli/commands.h"
 #include "cli/line-editor.h"
@@ -16,6 +18,7 @@ namespace muse::cli {
 struct chat_options {
     model_options      model;
     generation_options gen;
+    agent_options      agent;  // --tools python,artifacts,...: each turn runs the agent loop
 };
 
 static const char * chat_help =
@@ -130,7 +133,7 @@ static bool chat_command(chat_state & st, const std::string & line, const model 
 // token, the turn is dropped whole, its attachments kept for the next message.
 static void chat_turn(chat_state & st, const std::string & text, session & ses, const model & mdl,
                       prefix_cache & cache, const generation_options & gen, std::atomic<bool> & cancel,
-                      bool tty) {
+                      bool tty, const chat_options & o, const agent_setup * agent) {
     chat_message user;
     user.role = "user";
     if (st.attached.empty()) {
@@ -155,6 +158,27 @@ static void chat_turn(chat_state & st, const std::string & text, session & ses, 
                 p.media_index = turn_media.size() - 1;
             }
         }
+    }
+    if (agent) {
+        // The loop's steps and calls print as they happen; the turn keeps every message it made.
+        const std::string & tc     = o.agent.tool_choice;
+        const std::string   forced = tc == "required" || tc == "auto" || tc == "none" ? "" : tc;
+        if (tc == "required") req.tool_choice = CHAT_TOOL_CHOICE_REQUIRED;
+        auto r = agent_turn_run(ses, mdl, req, turn_media, sequence_params_make(gen), o.agent, *agent, forced, &cancel, &cache);
+        const auto & oc = r.outcome;
+        if (tty) {
+            fprintf(stderr, "\033[2magent | %d steps | %zu tool calls | generated %d tok | %s | files %s\033[0m\n", oc.steps,
+                    oc.calls.size(), oc.completion_tokens, agent::loop_stop_name(oc.stop), r.workdir.c_str());
+        }
+        if (oc.messages.empty() || (oc.stop == agent::LOOP_STOP_CANCELLED && oc.calls.empty() && oc.last.content.empty())) {
+            st.history.pop_back();
+            fputs("(stopped before the reply began; the message was not kept)\n", stderr);
+        } else {
+            st.history.insert(st.history.end(), oc.messages.begin(), oc.messages.end());
+            st.attached.clear();
+        }
+        cancel.store(false);
+        return;
     }
     chat_prompt    prompt = chat_format(mdl, req, mdl.media_marker());
     answer_printer out;
@@ -193,12 +217,22 @@ void chat_command_add(CLI::App & app, command_runner & runner) {
     auto   opts = std::make_shared<chat_options>();
     model_options_add(*cmd, opts->model);
     generation_options_add(*cmd, opts->gen);
+    agent_options_add(*cmd, opts->agent);
+    cmd->add_option("--tool-choice", opts->agent.tool_choice,
+                    "with --tools: auto | required | a tool's name — what the first step of every turn must call");
+    cmd->add_option("--workdir", opts->agent.workdir,
+                    "with --tools python/artifacts: the chat's files (/mnt/data) and artifacts, kept across turns "
+                    "(default: a new folder under the data dir's workspaces/cli/)");
     cmd->footer(std::string("\nIn the chat:\n") + chat_help);
     cmd->callback([opts, &runner]() {
         runner.run = [opts](std::atomic<bool> & cancel) {
             auto & o = *opts;
+            // --tools NAMES runs them; any other value is a file of tool definitions (shown, not run).
+            if (agent::tool_set_list(o.gen.tools_file, &o.agent.tools)) o.gen.tools_file.clear();
             model_options_check(o.model);  // -m NAME, and every file the options name, before the load
             generation_options_check(o.gen);
+            std::optional<agent_setup> agent;
+            if (!o.agent.tools.empty()) agent = agent_setup_make(o.agent);
             backend be(o.model.verbose);
             auto    mdl = model_load(be, o.model);
             reasoning_options_note(*mdl, o.gen, "");
@@ -251,7 +285,7 @@ void chat_command_add(CLI::App & app, command_runner & runner) {
                         }
                         continue;
                     }
-                    chat_turn(st, line, ses, *mdl, cache, o.gen, cancel, tty);
+                    chat_turn(st, line, ses, *mdl, cache, o.gen, cancel, tty, o, agent ? &*agent : nullptr);
                 } catch (const input_error & e) {
                     // A bad message or file ends that turn, not the conversation.
                     if (line[0] != '/' && !st.history.empty() && st.history.back().role == "user") {

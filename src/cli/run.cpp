@@ -10,6 +10,7 @@
 #include "engine/error.h"
 
 #include <cstdio>
+#include <optional>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
@@ -126,7 +127,7 @@ static int run_reasoned(const run_options & o, session & ses, const model & mdl,
 
 // --tools NAMES: the agent loop runs the calls and generates again until an answer.
 static int run_agent(run_options & o, session & ses, const model & mdl, const chat_message & user,
-                     const std::vector<media> & media_list, std::atomic<bool> & cancel) {
+                     const std::vector<media> & media_list, const agent_setup & setup, std::atomic<bool> & cancel) {
     chat_request req;
     req.messages.push_back(user);
     std::string forced;
@@ -139,7 +140,7 @@ static int run_agent(run_options & o, session & ses, const model & mdl, const ch
         req.tool_choice = CHAT_TOOL_CHOICE_AUTO;
     }
     const auto t0 = std::chrono::steady_clock::now();
-    auto r = agent_turn_run(ses, mdl, std::move(req), media_list, sequence_params_make(o.gen), o.agent, forced, &cancel);
+    auto r = agent_turn_run(ses, mdl, std::move(req), media_list, sequence_params_make(o.gen), o.agent, setup, forced, &cancel);
     const auto & oc = r.outcome;
     if (o.stats || is_tty(stderr)) {
         fprintf(stderr, "agent | %d steps | %zu tool calls | prompt %d tok | generated %d tok | wall %.2f s | %s | files %s\n",
@@ -251,6 +252,9 @@ void run_command_add(CLI::App & app, command_runner & runner) {
                                   std::to_string(o.reason.agents));
             }
 
+            // The tools start before the model loads: a bad --mcp file or a missing sandbox fails fast.
+            std::optional<agent_setup> setup;
+            if (!o.agent.tools.empty()) setup = agent_setup_make(o.agent);
             backend be(o.model.verbose);
             auto    mdl = model_load(be, o.model);
             reasoning_options_note(*mdl, o.gen, o.mode);
@@ -279,7 +283,7 @@ void run_command_add(CLI::App & app, command_runner & runner) {
             if (!o.mode.empty() && !o.raw) {
                 return run_reasoned(o, ses, *mdl, user, media_list, cancel);
             }
-            if (!o.agent.tools.empty()) return run_agent(o, ses, *mdl, user, media_list, cancel);
+            if (setup) return run_agent(o, ses, *mdl, user, media_list, *setup, cancel);
             answer_printer out;
             turn_result    r;
             if (o.raw) {

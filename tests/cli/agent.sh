@@ -60,6 +60,13 @@ check "mcp: exit 0" $rc "exit $rc: $(cat "$tmp/err")"
 grep -q '^\[tool output\] everything.echo' <<<"$out"; check "mcp: everything.echo answered" $? "$out $(cat "$tmp/err")"
 grep -q '^Echo: ' <<<"$out"; check "mcp: its text is shown" $? "$out"
 
+# muse chat: every turn runs the loop; the second turn goes on from the first's messages.
+out=$(printf 'Compute 2+2\nAnd again\n' | "$muse" chat -m "$qwen" --tools python --tool-choice python --workdir "$tmp/w4" \
+      --max-argument-chars 24 --max-steps 2 -n 300 --no-think --temp 0 2>"$tmp/err")
+rc=$?
+check "chat: exit 0" $rc "exit $rc: $(cat "$tmp/err")"
+[ "$(grep -c '^\[tool call\] python(' <<<"$out")" -eq 2 ]; check "chat: a call in each of two turns" $? "$out"
+
 # Bad tool options: exit 1, named, before the model loads.
 printf '{"mcpServers": {"x": {"args": []}}}' >"$tmp/bad-mcp.json"
 printf 'not json' >"$tmp/garbage.json"
