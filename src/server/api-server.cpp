@@ -172,6 +172,8 @@ struct api_server::impl {
             });
         data_routes_add(st, [this](const char * method, const std::string & pattern, const std::string & name,
                                    route_access access, route_fn fn) { add(method, pattern, name, access, std::move(fn)); });
+        workspace_routes_add(st, [this](const char * method, const std::string & pattern, const std::string & name,
+                                        route_access access, route_fn fn) { add(method, pattern, name, access, std::move(fn)); });
         add("GET", "/health", "health", ROUTE_ACCESS_PUBLIC, [this](const httplib::Request & q, httplib::Response & r, const caller &) {
             const auto l    = sched.load();
             json       body = { { "status", "ok" }, { "model", cfg.model_id },

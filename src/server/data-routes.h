@@ -25,6 +25,9 @@ using route_fn    = std::function<void(const httplib::Request &, httplib::Respon
 using route_adder = std::function<void(const char * method, const std::string & pattern, const std::string & name,
                                        route_access access, route_fn fn)>;
 
+// GET /v1/workspaces/{id}/files[/{path}] (workspace-routes.cpp).
+void workspace_routes_add(server_state & st, const route_adder & add);
+
 std::string error_body(const http_error & e, wire_format wire);
 void        error_write(httplib::Response & res, const http_error & e, wire_format wire);
 // After a stream's headers went out: the error as the wire format's own event (Anthropic's

@@ -137,6 +137,34 @@ for (const [label, model] of [["qwen3-tiny", models.qwen], ["muse-glimmer-tiny",
 
         const heavy = test;
 
+        test("code_interpreter's files go into /mnt/data; the workspace's files are listed, served without links, and private", T, async () => {
+            const { toFile } = await package_load("openai");
+            const up = await openai.files.create({ file: await toFile(Buffer.from("a,b\n1,2\n"), "data.csv"), purpose: "assistants" });
+            const r = await openai.responses.create({ model: "muse", input: "Sum the csv.", max_output_tokens: 400,
+                                                      tools: [{ type: "code_interpreter", container: { type: "auto", file_ids: [up.id] } }],
+                                                      tool_choice: { type: "code_interpreter" }, parallel_tool_calls: false,
+                                                      reasoning: { effort: "minimal" }, temperature: 0 });
+            const ws = r.muse.workspace;
+            const list = await http(server, "GET", `/v1/workspaces/${ws}/files`, { key: alice });
+            assert.equal(list.status, 200, list.text);
+            assert.ok(list.json.data.some((f) => f.path === "data.csv" && f.bytes === 8), list.text);
+            const got = await http(server, "GET", `/v1/workspaces/${ws}/files/data.csv`, { key: alice });
+            assert.equal(got.status, 200);
+            assert.equal(got.text, "a,b\n1,2\n");
+            assert.match(got.headers.get("content-disposition"), /attachment/);
+            // A link planted in the workspace (as sandboxed code could) is never followed.
+            const owner = fs.readdirSync(path.join(dir, "workspaces")).find((u) => fs.existsSync(path.join(dir, "workspaces", u, ws)));
+            fs.symlinkSync("/etc/passwd", path.join(dir, "workspaces", owner, ws, "passwd"));
+            const link = await http(server, "GET", `/v1/workspaces/${ws}/files/passwd`, { key: alice });
+            assert.equal(link.status, 404, link.text);
+            assert.doesNotMatch(link.text, /root:/);
+            for (const route of [`/v1/workspaces/${ws}/files`, `/v1/workspaces/${ws}/files/data.csv`,
+                                 `/v1/workspaces/${ws}/files/..%2F..%2Fmuse.db`]) {
+                assert.equal((await http(server, "GET", route, { key: bob })).status, 404, route);
+            }
+            assert.equal((await http(server, "GET", `/v1/workspaces/${ws}/files/..%2Fx`, { key: alice })).status, 404);
+        });
+
         heavy("mcp tools of the operator's servers: a forced call of everything.echo returns its output", T, async () => {
             const r = await openai.responses.create({ model: "muse", input: "Echo hello.",
                                                       tools: [{ type: "mcp", server_label: "everything" }],
