@@ -119,6 +119,28 @@ for (const [label, model] of [["qwen3-tiny", models.qwen], ["muse-glimmer-tiny",
             assert.ok(["completed", "incomplete"].includes(next.status));
         });
 
+        test("the previous output sent back as input (reasoning, messages, calls: what the SDKs do) continues it", T, async () => {
+            const first = await openai.responses.create({ model: "muse", input: "Weather in Oslo?", tools: [weather],
+                                                          tool_choice: { type: "function", name: "get_weather" },
+                                                          parallel_tool_calls: false, max_output_tokens: 400, temperature: 0 });
+            const call = first.output.find((it) => it.type === "function_call");
+            assert.ok(call, JSON.stringify(first.output));
+            const reasoning = { type: "reasoning", id: "rs_1", summary: [], content: [{ type: "reasoning_text", text: "Use the tool." }] };
+            const input = [{ role: "user", content: "Weather in Oslo?" }, reasoning, ...first.output,
+                           { type: "function_call_output", call_id: call.call_id, output: "sunny" }];
+            const next = await openai.responses.create({ model: "muse", input, tools: [weather], max_output_tokens: 8,
+                                                         reasoning: { effort: "minimal" } });
+            assert.ok(next.usage.input_tokens > first.usage.input_tokens, `${next.usage.input_tokens} after ${first.usage.input_tokens}`);
+            // A server-side call's item sent back is its call and its result.
+            const ci = await openai.responses.create({ model: "muse", max_output_tokens: 8, reasoning: { effort: "minimal" }, input: [
+                { role: "user", content: "Run it." },
+                { type: "code_interpreter_call", id: "ci_1", code: "print(1)", container_id: "x", status: "completed",
+                  outputs: [{ type: "logs", logs: "1\n" }] }] });
+            assert.ok(["completed", "incomplete"].includes(ci.status));
+            const bad = await http(server, "POST", "/v1/responses", { key: alice, body: { model: "muse", input: [{ type: "item_reference", id: "x" }] } });
+            assert.equal(bad.status, 400);
+        });
+
         test("code_interpreter runs the model's code in the sandbox and the model reads the result", T, async () => {
             const r = await openai.responses.create({ model: "muse", input: "Compute 2**10 in Python.",
                                                       tools: [{ type: "code_interpreter", container: { type: "auto" } }],
