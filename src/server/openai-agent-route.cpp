@@ -10,6 +10,11 @@
 #include "server/openai-chat.h"
 #include "server/wire-util.h"
 
+#include "agent/contemplate-loops.h"
+
+#include <algorithm>
+#include <mutex>
+
 namespace muse::server {
 
 using json = nlohmann::json;
@@ -42,8 +47,11 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
     }
     const file_reader files = [&st, &who](const std::string & fid) { return st.db.file_read(who.id, fid); };
     chat_call call = openai_chat_parse(body, st.mdl, st.cfg.limits, files, history);
-    if (call.reasoning_mode || call.n != 1) {
-        throw http_error(400, "muse.tools runs one answer: n must be 1 and muse.mode instant or thinking", "muse.tools");
+    const bool contemplate = call.reasoning_mode && call.reason.mode == reason::REASON_MODE_CONTEMPLATE;
+    if ((call.reasoning_mode && !contemplate) || call.n != 1) {
+        throw http_error(400, "muse.tools runs one answer: n must be 1, and muse.mode instant, thinking or contemplate "
+                              "(for orchestrate's sub-agents, give the model spawn_agent: \"muse\": {\"tools\": [\"spawn_agent\"]})",
+                         call.n != 1 ? "n" : "muse.mode");
     }
     auto          params  = agent_loop_params(st, scope, tools);
     const int64_t created = unix_now();
@@ -51,6 +59,51 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
     for (const auto & m : call.new_messages) {
         if (!conv.empty()) st.db.message_append(who.id, conv, m.value("role", "user"), m.dump());
     }
+
+    // The loop, or with contemplate one loop per agent (its own seed and temperature, its own
+    // calls) and the answer the most agents gave; `extra` gets the agents' report. Events may
+    // come from several agents' threads at once: `mu` serializes them.
+    auto mu  = std::make_shared<std::mutex>();
+    auto run = [&st, call, params, scope, contemplate, mu](const agent::loop_events & ev, json & extra) {
+        if (!contemplate) return agent::loop_run(call.request, params, agent_generate(st, call, scope), ev);
+        const int   n      = call.reason.agents;
+        const float spread = call.reason.temperature_spread;
+        auto gen_for = [&](int i) {
+            chat_call c       = call;
+            c.reasoning_mode  = false;
+            c.params.sampling.seed += (uint32_t) i;
+            const float off   = n > 1 ? spread * ((float) i / (float) (n - 1) - 0.5f) : 0.0f;
+            c.params.sampling.temperature = std::max(0.0f, c.params.sampling.temperature + off);
+            return agent_generate(st, c, scope);
+        };
+        auto events_for = [&](int i) {
+            agent::loop_events e;
+            e.call_started = [&ev, mu, i](int step, const chat_tool_call & c) {
+                std::lock_guard<std::mutex> lk(*mu);
+                if (ev.call_started) ev.call_started(step + 1000 * i, c);
+            };
+            e.call_finished = [&ev, mu, i](const agent::call_record & r) {
+                std::lock_guard<std::mutex> lk(*mu);
+                agent::call_record tagged = r;
+                tagged.step += 1000 * i;  // agent i's steps: 1000 i + step
+                if (ev.call_finished) ev.call_finished(tagged);
+            };
+            return e;
+        };
+        auto co  = agent::contemplate_loops(call.request, params, n, gen_for, events_for, call.reason.answer);
+        json ags = json::array();
+        for (size_t i = 0; i < co.agents.size(); ++i) {
+            ags.push_back({ { "index", i }, { "stop", agent::loop_stop_name(co.agents[i].stop) }, { "steps", co.agents[i].steps },
+                            { "tool_calls", co.agents[i].calls.size() }, { "answer", co.answers[i].value },
+                            { "completion_tokens", co.agents[i].completion_tokens } });
+        }
+        extra = { { "mode", "contemplate" }, { "agreement", co.agreement }, { "winner", co.winner }, { "agents", ags } };
+        agent::loop_outcome o = co.agents[co.winner];
+        for (size_t i = 0; i < co.agents.size(); ++i) {
+            if (i != co.winner) o.completion_tokens += co.agents[i].completion_tokens, o.prompt_tokens += co.agents[i].prompt_tokens;
+        }
+        return o;
+    };
 
     // The reply once the loop is done (both ways of answering end with it).
     auto finish = [&st, who, conv](const agent::loop_outcome & o, json & message, const char *& reason) {
@@ -84,13 +137,15 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
     if (!call.stream) {
         agent::loop_events ev;
         ev.call_finished = [&](const agent::call_record & r) { agent_audit(st, *scope, r); };
-        agent::loop_outcome o = agent::loop_run(call.request, params, agent_generate(st, call, scope), ev);
+        json                extra;
+        agent::loop_outcome o = run(ev, extra);
         json        message;
         const char * reason = "stop";
         finish(o, message, reason);
         json out = { { "id", id }, { "object", "chat.completion" }, { "created", created }, { "model", model },
                      { "choices", json::array({ { { "index", 0 }, { "message", message }, { "finish_reason", reason }, { "logprobs", nullptr } } }) },
                      { "usage", usage(o) }, { "muse", muse_json(o) } };
+        if (!extra.is_null()) out["muse"].update(extra);
         res.set_content(out.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
         return;
     }
@@ -98,7 +153,7 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
         "text/event-stream",
-        [&st, call, params, scope, id, created, model, include_usage, finish, muse_json, usage](size_t, httplib::DataSink & sink) {
+        [&st, run, scope, id, created, model, include_usage, finish, muse_json, usage](size_t, httplib::DataSink & sink) {
             auto chunk = [&](json choices) {
                 return json{ { "id", id }, { "object", "chat.completion.chunk" }, { "created", created }, { "model", model },
                              { "choices", std::move(choices) } };
@@ -131,12 +186,15 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
                 extra(std::move(j));
             };
             try {
-                agent::loop_outcome o = agent::loop_run(call.request, params, agent_generate(st, call, scope), ev);
+                json                extra;
+                agent::loop_outcome o = run(ev, extra);
                 if (!ok) return false;
                 json        message;
                 const char * reason = "stop";
                 finish(o, message, reason);
                 json delta = json::object();
+                // Contemplate streamed the agents' calls, not their text: the winner's answer is here.
+                if (!extra.is_null() && message["content"].is_string()) delta["content"] = message["content"];
                 if (message.contains("tool_calls")) {
                     json tcs = message["tool_calls"];
                     for (size_t i = 0; i < tcs.size(); ++i) tcs[i]["index"] = i;
@@ -144,6 +202,7 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
                 }
                 json c    = chunk(json::array({ { { "index", 0 }, { "delta", delta }, { "finish_reason", reason } } }));
                 c["muse"] = muse_json(o);
+                if (!extra.is_null()) c["muse"].update(extra);
                 ok        = ok && sse_write(sink, c);
                 if (include_usage) {
                     json u     = chunk(json::array());

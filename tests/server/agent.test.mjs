@@ -253,6 +253,28 @@ for (const [label, model] of [["qwen3-tiny", models.qwen], ["muse-glimmer-tiny",
             assert.equal(none.status, 400, none.text);
         });
 
+        heavy("contemplate with tools: each agent runs its own loop, the answers are voted on, every call audited", T, async () => {
+            const params = { model: "muse", messages: [{ role: "user", content: "Make a chart." }], max_tokens: 500, temperature: 0.7,
+                             muse: { tools: ["artifacts"], mode: "contemplate", agents: 3, think_budget: 8 },
+                             tool_choice: { type: "function", function: { name: "create_artifact" } }, parallel_tool_calls: false };
+            const before = (await http(server, "GET", "/v1/me/export", { key: alice })).json.audit.filter((a) => a.action === "tool_call").length;
+            const r = await openai.chat.completions.create(params);
+            assert.equal(r.muse.mode, "contemplate");
+            assert.equal(r.muse.agents.length, 3);
+            let calls = 0;
+            for (const a of r.muse.agents) {
+                assert.ok(a.tool_calls >= 1, JSON.stringify(a));  // each agent's forced first step ran its own call
+                calls += a.tool_calls;
+            }
+            assert.ok(r.muse.agreement > 0 && r.muse.agreement <= 1);
+            assert.equal(typeof r.choices[0].message.content, "string");
+            const after = (await http(server, "GET", "/v1/me/export", { key: alice })).json.audit.filter((a) => a.action === "tool_call").length;
+            assert.equal(after - before, calls);
+            const orch = await http(server, "POST", "/v1/chat/completions", { key: alice, body: { ...params, muse: { tools: ["artifacts"], mode: "orchestrate" } } });
+            assert.equal(orch.status, 400);
+            assert.match(orch.json.error.message, /spawn_agent/);
+        });
+
         heavy("the OpenAI Agents SDK's default (Responses) model runs a tool loop against muse", T, async () => {
             // The SDK's default provider (Responses API) over this server's client; a Runner of its
             // own, since the default provider keeps the first client it made.
