@@ -121,7 +121,7 @@ export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
 configure_and_build "${MUSE_BUILD_DIR:-build}" ""
 if [ "${MUSE_SANITIZE:-0}" = 1 ]; then
     # Only what the "sanitize"-labelled tests need.
-    configure_and_build build-asan "muse muse-robustness-tests muse-store-tests muse-server-tests muse-test-models" \
+    configure_and_build build-asan "muse muse-robustness-tests muse-store-tests muse-server-tests muse-sandbox-tests muse-mcp-tests muse-test-models" \
         -DMUSE_SANITIZE=ON -DMUSE_BUILD_BENCH=OFF
 fi
 

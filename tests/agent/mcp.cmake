@@ -4,5 +4,6 @@
 # (mcp-fixtures/misbehaving-server.mjs). No network.
 muse_add_gtest(muse-mcp-tests
     ${CMAKE_CURRENT_SOURCE_DIR}/mcp_test.cpp
-    LIBS muse-agent-mcp)
+    LIBS muse-agent-mcp
+    LABELS sanitize)
 target_compile_definitions(muse-mcp-tests PRIVATE MUSE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")

@@ -4,4 +4,5 @@
 muse_add_gtest(muse-sandbox-tests
     ${CMAKE_CURRENT_SOURCE_DIR}/sandbox_test.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/python_tool_test.cpp
-    LIBS muse-agent-sandbox)
+    LIBS muse-agent-sandbox
+    LABELS sanitize)
