@@ -70,10 +70,13 @@ class response_emitter {
         }
         if (calls_.empty()) return;
         const int idx = calls_.back();
-        if (output[(size_t) idx]["type"] == "function_call" && !d.arguments.empty()) {
-            output[(size_t) idx]["arguments"] = output[(size_t) idx]["arguments"].get<std::string>() + d.arguments;
-            event("response.function_call_arguments.delta", { { "item_id", id_of(idx) }, { "output_index", idx }, { "delta", d.arguments } });
-        }
+        const std::string type = output[(size_t) idx]["type"];
+        if (d.arguments.empty() || type == "code_interpreter_call") return;  // its code comes whole, at the step's end
+        output[(size_t) idx]["arguments"] = output[(size_t) idx]["arguments"].get<std::string>() + d.arguments;
+        const char * ev = type == "function_call" ? "response.function_call_arguments.delta"
+                        : type == "mcp_call"      ? "response.mcp_call_arguments.delta"
+                                                  : "response.muse_tool_call_arguments.delta";
+        event(ev, { { "item_id", id_of(idx) }, { "output_index", idx }, { "delta", d.arguments } });
     }
 
     void step_finished(int step, const chat_parsed & p) {
@@ -111,8 +114,18 @@ class response_emitter {
                 if (type == "code_interpreter_call") {
                     json args = json::parse(c.arguments, nullptr, false);
                     item["code"] = args.is_object() && args.contains("code") && args["code"].is_string() ? args["code"] : json("");
+                    event("response.code_interpreter_call_code.delta", { { "item_id", id_of(calls_[i]) }, { "output_index", calls_[i] }, { "delta", item["code"] } });
+                    event("response.code_interpreter_call_code.done", { { "item_id", id_of(calls_[i]) }, { "output_index", calls_[i] }, { "code", item["code"] } });
+                    event("response.code_interpreter_call.interpreting", { { "item_id", id_of(calls_[i]) }, { "output_index", calls_[i] } });
                 } else {
+                    const std::string shown = item["arguments"];
+                    if (c.arguments.size() > shown.size() && c.arguments.compare(0, shown.size(), shown) == 0) {
+                        event(type == "mcp_call" ? "response.mcp_call_arguments.delta" : "response.muse_tool_call_arguments.delta",
+                              { { "item_id", id_of(calls_[i]) }, { "output_index", calls_[i] }, { "delta", c.arguments.substr(shown.size()) } });
+                    }
                     item["arguments"] = c.arguments;
+                    event(type == "mcp_call" ? "response.mcp_call_arguments.done" : "response.muse_tool_call_arguments.done",
+                          { { "item_id", id_of(calls_[i]) }, { "output_index", calls_[i] }, { "arguments", c.arguments } });
                 }
             }
         }

@@ -200,6 +200,21 @@ for (const [label, model] of [["qwen3-tiny", models.qwen], ["muse-glimmer-tiny",
             assert.equal(typeof msg, "string");
             assert.equal(call.status, "completed", JSON.stringify(call));
             assert.ok(call.output.includes(msg), `${call.output} echoes ${msg}`);
+            // Streamed: the arguments arrive as mcp_call_arguments deltas, and the end equals the above.
+            const stream = await openai.responses.create({ model: "muse", input: "Echo hello.", stream: true,
+                                                           tools: [{ type: "mcp", server_label: "everything" }],
+                                                           tool_choice: { type: "mcp", server_label: "everything", name: "echo" },
+                                                           parallel_tool_calls: false, max_output_tokens: 400,
+                                                           reasoning: { effort: "minimal" }, temperature: 0 });
+            let args = "", done, completed = 0;
+            for await (const ev of stream) {
+                if (ev.type === "response.mcp_call_arguments.delta" && ev.output_index === r.output.indexOf(call)) args += ev.delta;
+                if (ev.type === "response.mcp_call.completed") completed++;
+                if (ev.type === "response.completed" || ev.type === "response.incomplete") done = ev.response;
+            }
+            assert.equal(args, call.arguments);
+            assert.ok(completed >= 1);
+            assert.deepEqual(shape(done), shape(r));
             const res = await http(server, "POST", "/v1/responses", { key: alice, body: {
                 model: "muse", input: "x", tools: [{ type: "mcp", server_label: "x", server_url: "http://example.com/mcp" }] } });
             assert.equal(res.status, 400, res.text);
