@@ -157,6 +157,7 @@ loop_outcome loop_run(chat_request request, const loop_params & params, const ge
         out.prompt_tokens += so.prompt_tokens;
         out.completion_tokens += so.completion_tokens;
         out.reasoning_tokens += so.reasoning_tokens;
+        out.step_usage.push_back({ so.prompt_tokens, so.completion_tokens });
         out.last_finish = so.finish;
         out.last        = so.parsed;
 
@@ -293,6 +294,22 @@ loop_outcome loop_run(chat_request request, const loop_params & params, const ge
                 if (events.call_finished) events.call_finished(records[i]);
             }
         }
+        chat_message seen;  // the step's images, for a model that sees
+        seen.role = "user";
+        if (params.image_to_media) {
+            for (const auto & r : records) {
+                for (const auto & img : r.result.images) {
+                    if (seen.parts.size() >= params.max_images) break;
+                    std::optional<size_t> idx;
+                    try {
+                        idx = params.image_to_media(img);
+                    } catch (const std::exception &) {
+                        // An image the projector cannot read stays out; the text result says it was there.
+                    }
+                    if (idx) seen.parts.push_back({ CHAT_PART_TYPE_MEDIA, "", *idx });
+                }
+            }
+        }
         for (auto & r : records) {
             chat_message m;
             m.role         = "tool";
@@ -302,6 +319,11 @@ loop_outcome loop_run(chat_request request, const loop_params & params, const ge
             request.messages.push_back(m);
             out.messages.push_back(m);
             out.calls.push_back(std::move(r));
+        }
+        if (!seen.parts.empty()) {
+            seen.parts.push_back({ CHAT_PART_TYPE_TEXT, "(the images the tool calls above returned)", 0 });
+            request.messages.push_back(seen);
+            out.messages.push_back(std::move(seen));
         }
         if (cancelled()) { out.stop = LOOP_STOP_CANCELLED; break; }
         if (step + 1 >= max_steps) { out.stop = LOOP_STOP_MAX_STEPS; break; }

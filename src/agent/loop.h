@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -111,6 +112,11 @@ struct loop_outcome {
     int32_t                     completion_tokens = 0;
     int32_t                     reasoning_tokens  = 0;
     finish_reason               last_finish = FINISH_REASON_NONE;
+    struct step_tokens {
+        int32_t prompt     = 0;
+        int32_t completion = 0;
+    };
+    std::vector<step_tokens>    step_usage;  // per step
 };
 
 struct loop_params {
@@ -120,6 +126,11 @@ struct loop_params {
     const std::atomic<bool> * cancel = nullptr;
     // The first step must call this tool (and sees only it); later steps see every tool.
     std::string           forced_tool;
+    // Images the calls returned, for a model that sees: makes one the prompt's media (its index
+    // among them), or nullopt when it cannot. Set, a step's images (at most max_images) follow
+    // its tool messages as a user message, so the next step looks at them.
+    std::function<std::optional<size_t>(const tool_image & image)> image_to_media;
+    size_t                max_images = 4;
 };
 
 // Runs the loop on `request` (its own tools stay client-side: a call of one ends the loop).

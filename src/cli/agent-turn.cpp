@@ -38,7 +38,7 @@ agent_setup agent_setup_make(const agent_options & o) {
     return setup;
 }
 
-agent_turn_result agent_turn_run(session & s, const model & mdl, chat_request request, const std::vector<media> & media,
+agent_turn_result agent_turn_run(session & s, const model & mdl, chat_request request, std::vector<media> & media,
                                  const sequence_params & sp, const agent_options & o, const agent_setup & setup,
                                  const std::string & forced_tool, const std::atomic<bool> * cancel, prefix_cache * cache) {
     agent_turn_result res;
@@ -75,6 +75,17 @@ agent_turn_result agent_turn_run(session & s, const model & mdl, chat_request re
     p.context.conversation_id = res.workdir.filename().string();
     p.cancel                  = cancel;
     p.forced_tool             = forced_tool;
+    res.media_base = media.size();
+    if (mdl.projector()) {
+        p.image_to_media = [&media, &mdl, &res](const agent::tool_image & img) -> std::optional<size_t> {
+            media.push_back(muse::media::from_bytes(mdl.projector(), std::vector<uint8_t>(img.bytes.begin(), img.bytes.end()),
+                                                    "the image " + img.name + " a tool returned"));
+            const auto path = res.workdir / ("seen-" + std::to_string(res.added_media.size()) + ".png");
+            std::ofstream(path, std::ios::binary) << img.bytes;
+            res.added_media.push_back(path.string());
+            return media.size() - 1;
+        };
+    }
 
     agent::generate_fn generate = [&](const chat_request & r, const agent::step_stream &) {
         std::lock_guard<std::mutex> lk(session_mu);

@@ -14,6 +14,10 @@ namespace muse::cli {
 struct agent_turn_result {
     agent::loop_outcome   outcome;
     std::filesystem::path workdir;
+    // Images the calls returned that became media: media[media_base + i] is added_media[i], a
+    // PNG saved in the workdir (so that a chat's history can name it by path).
+    size_t                   media_base = 0;
+    std::vector<std::string> added_media;
 };
 
 // The tools and folder a run or a chat keeps across its turns (started once: MCP servers stay up,
@@ -28,7 +32,8 @@ agent_setup agent_setup_make(const agent_options & o);
 
 // `request` already holds the conversation and the generation options; `forced_tool` names a
 // tool the first step must call. With `cache`, each step starts from the cells of the last.
-agent_turn_result agent_turn_run(session & s, const model & mdl, chat_request request, const std::vector<media> & media,
+// Images the calls return join `media` (a model with an image projector looks at them next).
+agent_turn_result agent_turn_run(session & s, const model & mdl, chat_request request, std::vector<media> & media,
                                  const sequence_params & sp, const agent_options & o, const agent_setup & setup,
                                  const std::string & forced_tool, const std::atomic<bool> * cancel,
                                  prefix_cache * cache = nullptr);

@@ -174,7 +174,17 @@ static void chat_turn(chat_state & st, const std::string & text, session & ses, 
             st.history.pop_back();
             fputs("(stopped before the reply began; the message was not kept)\n", stderr);
         } else {
-            st.history.insert(st.history.end(), oc.messages.begin(), oc.messages.end());
+            // Images the calls returned are media of this turn; the history names media by path.
+            const size_t first_path = st.media_paths.size();
+            st.media_paths.insert(st.media_paths.end(), r.added_media.begin(), r.added_media.end());
+            for (auto m : oc.messages) {
+                for (auto & part : m.parts) {
+                    if (part.type == CHAT_PART_TYPE_MEDIA && part.media_index >= r.media_base) {
+                        part.media_index = first_path + (part.media_index - r.media_base);
+                    }
+                }
+                st.history.push_back(std::move(m));
+            }
             st.attached.clear();
         }
         cancel.store(false);

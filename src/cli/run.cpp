@@ -127,7 +127,7 @@ static int run_reasoned(const run_options & o, session & ses, const model & mdl,
 
 // --tools NAMES: the agent loop runs the calls and generates again until an answer.
 static int run_agent(run_options & o, session & ses, const model & mdl, const chat_message & user,
-                     const std::vector<media> & media_list, const agent_setup & setup, std::atomic<bool> & cancel) {
+                     std::vector<media> & media_list, const agent_setup & setup, std::atomic<bool> & cancel) {
     chat_request req;
     req.messages.push_back(user);
     std::string forced;

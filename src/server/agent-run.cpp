@@ -3,6 +3,7 @@
 #include "agent/tool-names.h"
 #include "agent/tools/spawn-agent.h"
 #include "server/chat-run.h"
+#include "engine/model.h"
 #include "server/http-error.h"
 
 #include <sodium.h>
@@ -136,6 +137,20 @@ agent::loop_params agent_loop_params(server_state & st, const std::shared_ptr<ag
     return p;
 }
 
+void agent_images_to_media(server_state & st, agent::loop_params & params, const chat_call & call) {
+    if (!st.mdl.projector()) return;
+    // The loop's steps run one at a time and each step's job has ended before the next image is
+    // added, so the call's media vector (which every step's job shares) grows between jobs only.
+    auto         media  = call.media;
+    const model & mdl   = st.mdl;
+    const auto   limits = st.cfg.limits.media;
+    params.image_to_media = [media, &mdl, limits](const agent::tool_image & img) -> std::optional<size_t> {
+        std::vector<uint8_t> bytes(img.bytes.begin(), img.bytes.end());
+        media->push_back(muse::media::from_bytes(mdl.projector(), std::move(bytes), "the image " + img.name + " a tool returned", limits));
+        return media->size() - 1;
+    };
+}
+
 void agent_audit(server_state & st, const agent_scope & scope, const agent::call_record & r) {
     json detail = { { "workspace", scope.workspace },
                     { "tool", r.call.name },
@@ -148,6 +163,12 @@ void agent_audit(server_state & st, const agent_scope & scope, const agent::call
     } catch (const std::exception &) {
         // The call happened; a store failure here must not fail the user's request.
     }
+}
+
+json agent_step_usage_json(const agent::loop_outcome & o) {
+    json steps = json::array();
+    for (const auto & u : o.step_usage) steps.push_back({ { "prompt_tokens", u.prompt }, { "completion_tokens", u.completion } });
+    return steps;
 }
 
 json agent_call_json(const agent::call_record & r) {

@@ -35,9 +35,16 @@ agent::generate_fn agent_generate(server_state & st, const chat_call & base, con
 agent::loop_params agent_loop_params(server_state & st, const std::shared_ptr<agent_scope> & scope,
                                      std::vector<agent::tool_ptr> tools);
 
+// Makes the images tool calls return media of `call` (a model with a projector only; nothing
+// otherwise): the loop shows them to the model in its next step.
+void agent_images_to_media(server_state & st, agent::loop_params & params, const chat_call & call);
+
 // Writes the audit record of a finished call: user, workspace, tool, a digest of the
 // arguments, duration, outcome.
 void agent_audit(server_state & st, const agent_scope & scope, const agent::call_record & r);
+
+// Each step's tokens: [{"prompt_tokens", "completion_tokens"}].
+nlohmann::json agent_step_usage_json(const agent::loop_outcome & o);
 
 // A finished call as JSON for the APIs' step lists: name, arguments, outcome, the output text,
 // images (base64) and files, and the tool's detail.

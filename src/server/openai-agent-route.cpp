@@ -54,6 +54,8 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
                          call.n != 1 ? "n" : "muse.mode");
     }
     auto          params  = agent_loop_params(st, scope, tools);
+    // Each contemplating agent would add to the one media list at once: images stay text there.
+    if (!contemplate) agent_images_to_media(st, params, call);
     const int64_t created = unix_now();
     const std::string model = st.cfg.model_id;
     for (const auto & m : call.new_messages) {
@@ -126,7 +128,8 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
     auto muse_json = [](const agent::loop_outcome & o) {
         json calls = json::array();
         for (const auto & r : o.calls) calls.push_back(agent_call_json(r));
-        return json{ { "stop", agent::loop_stop_name(o.stop) }, { "steps", o.steps }, { "tool_calls", calls } };
+        return json{ { "stop", agent::loop_stop_name(o.stop) }, { "steps", o.steps }, { "tool_calls", calls },
+                     { "step_usage", agent_step_usage_json(o) } };
     };
     auto usage = [](const agent::loop_outcome & o) {
         return json{ { "prompt_tokens", o.prompt_tokens }, { "completion_tokens", o.completion_tokens },

@@ -414,6 +414,7 @@ void responses_create_handle(server_state & st, const httplib::Request & req, ht
     }
     // code_interpreter's files go into the workspace's /mnt/data before the run.
     auto params = agent_loop_params(st, scope, tools);
+    agent_images_to_media(st, params, call);
     for (const auto & fid : rr.file_ids) {
         auto rec   = st.db.file_get(who.id, fid);
         auto bytes = st.db.file_read(who.id, fid);
@@ -462,7 +463,8 @@ void responses_create_handle(server_state & st, const httplib::Request & req, ht
             if (item["type"] == "message" && !item["content"].empty()) text += item["content"][0]["text"].get<std::string>();
         }
         r["output_text"] = text;
-        r["muse"] = { { "stop", agent::loop_stop_name(o.stop) }, { "steps", o.steps }, { "workspace", workspace } };
+        r["muse"] = { { "stop", agent::loop_stop_name(o.stop) }, { "steps", o.steps }, { "workspace", workspace },
+                      { "step_usage", agent_step_usage_json(o) } };
         if (store) {
             // The conversation this response ends: what came before, this request's messages
             // (not its instructions) and the loop's.

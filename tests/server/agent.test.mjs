@@ -343,3 +343,35 @@ describe("agent tools are off unless the operator turns them on", () => {
         }
     });
 });
+
+describe("images a tool returns are shown to a model that sees", () => {
+    let seeing, blind, key_s, key_b, dir_s, dir_b;
+    before(async () => {
+        dir_s = data_dir_make();
+        dir_b = data_dir_make();
+        key_s = key_create(dir_s, "alice");
+        key_b = key_create(dir_b, "alice");
+        const args = (dir) => ["--tools", "mcp", "--mcp", mcp_config(dir), "--max-steps", "2", "-c", "8192", "--max-concurrency", "2"];
+        seeing = await server_start({ model: models.glimmer, mmproj: models.glimmer_mmproj, data_dir: dir_s, args: args(dir_s) });
+        blind  = await server_start({ model: models.glimmer, data_dir: dir_b, args: args(dir_b) });
+    });
+    after(() => { seeing?.stop(); blind?.stop(); });
+    test("server-everything's get-tiny-image: the next step's prompt holds the image (with the projector only)", T, async () => {
+        const body = { model: "muse", input: "Show me an image.", tools: [{ type: "mcp", server_label: "everything" }],
+                       tool_choice: { type: "mcp", server_label: "everything", name: "get-tiny-image" }, parallel_tool_calls: false,
+                       max_output_tokens: 300, reasoning: { effort: "minimal" }, temperature: 0 };
+        const a = (await http(seeing, "POST", "/v1/responses", { key: key_s, body })).json;
+        const b = (await http(blind, "POST", "/v1/responses", { key: key_b, body })).json;
+        for (const r of [a, b]) {
+            const call = r.output.find((it) => it.type === "mcp_call");
+            assert.ok(call && call.status === "completed", JSON.stringify(r.output));
+            assert.equal(r.muse.steps, 2, JSON.stringify(r.muse));
+        }
+        // The same first step on both (greedy, same prompt); the second prompt is longer by the image.
+        assert.equal(a.muse.step_usage[0].prompt_tokens, b.muse.step_usage[0].prompt_tokens);
+        assert.equal(a.output[0].arguments, b.output[0].arguments);
+        const grown_a = a.muse.step_usage[1].prompt_tokens - a.muse.step_usage[0].prompt_tokens;
+        const grown_b = b.muse.step_usage[1].prompt_tokens - b.muse.step_usage[0].prompt_tokens;
+        assert.ok(grown_a > grown_b + 8, `with the projector the second prompt grew by ${grown_a} tokens, without by ${grown_b}`);
+    });
+});
