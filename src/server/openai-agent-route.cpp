@@ -37,7 +37,7 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
     const std::string id    = id_make("chatcmpl-");
     auto              scope = std::make_shared<agent_scope>();
     scope->who              = who;
-    scope->workspace        = conv.empty() ? id.substr(0, 32) : conv;
+    scope->workspace        = conv.empty() ? id : conv;
     auto tools              = agent_tools_select(st, scope, names, "muse.tools");
     if (!body.contains("tools") || !body["tools"].is_array()) body["tools"] = json::array();
     for (const auto & t : tools) {
@@ -125,11 +125,11 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
             }
         }
     };
-    auto muse_json = [](const agent::loop_outcome & o) {
+    auto muse_json = [workspace = scope->workspace](const agent::loop_outcome & o) {
         json calls = json::array();
         for (const auto & r : o.calls) calls.push_back(agent_call_json(r));
         return json{ { "stop", agent::loop_stop_name(o.stop) }, { "steps", o.steps }, { "tool_calls", calls },
-                     { "step_usage", agent_step_usage_json(o) } };
+                     { "step_usage", agent_step_usage_json(o) }, { "workspace", workspace } };
     };
     auto usage = [](const agent::loop_outcome & o) {
         return json{ { "prompt_tokens", o.prompt_tokens }, { "completion_tokens", o.completion_tokens },

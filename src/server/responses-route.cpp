@@ -465,6 +465,12 @@ void responses_create_handle(server_state & st, const httplib::Request & req, ht
         r["output_text"] = text;
         r["muse"] = { { "stop", agent::loop_stop_name(o.stop) }, { "steps", o.steps }, { "workspace", workspace },
                       { "step_usage", agent_step_usage_json(o) } };
+        if (!store && workspace == rid) {
+            // Not stored: nothing continues this response, so its fresh workspace's files go now
+            // (its artifacts stay reachable by the ids the output names).
+            std::error_code ec;
+            std::filesystem::remove_all(params.context.work_dir, ec);
+        }
         if (store) {
             // The conversation this response ends: what came before, this request's messages
             // (not its instructions) and the loop's.

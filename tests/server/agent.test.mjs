@@ -185,6 +185,12 @@ for (const [label, model] of [["qwen3-tiny", models.qwen], ["muse-glimmer-tiny",
                 assert.equal((await http(server, "GET", route, { key: bob })).status, 404, route);
             }
             assert.equal((await http(server, "GET", `/v1/workspaces/${ws}/files/..%2Fx`, { key: alice })).status, 404);
+            // store: false keeps nothing: the response's fresh workspace is gone once it is answered.
+            const unstored = await openai.responses.create({ model: "muse", input: "Sum the csv.", max_output_tokens: 400, store: false,
+                tools: [{ type: "code_interpreter", container: { type: "auto", file_ids: [up.id] } }],
+                tool_choice: { type: "code_interpreter" }, parallel_tool_calls: false, reasoning: { effort: "minimal" }, temperature: 0 });
+            assert.equal((await http(server, "GET", `/v1/workspaces/${unstored.muse.workspace}/files`, { key: alice })).status, 404);
+            assert.equal((await http(server, "GET", `/v1/responses/${unstored.id}`, { key: alice })).status, 404);
         });
 
         heavy("mcp tools of the operator's servers: a forced call of everything.echo returns its output", T, async () => {
