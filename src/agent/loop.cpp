@@ -209,6 +209,7 @@ loop_outcome loop_run(chat_request request, const loop_params & params, const ge
         std::vector<std::shared_ptr<call_slot>> slots(n);
         std::vector<clock_type::time_point> started(n);
         const size_t width = (size_t) std::max(1, lim.max_parallel);
+        auto         last_tick = clock_type::now();
         for (size_t first = 0; first < n; first += width) {
             const size_t last = std::min(n, first + width);
             for (size_t i = first; i < last; ++i) {
@@ -269,6 +270,13 @@ loop_outcome loop_run(chat_request request, const loop_params & params, const ge
                                   std::chrono::seconds(1);
                 std::unique_lock<std::mutex> lk(slot.mu);
                 while (!slot.done) {
+                    if (events.waiting && clock_type::now() - last_tick >= std::chrono::milliseconds(250)) {
+                        lk.unlock();
+                        events.waiting();
+                        last_tick = clock_type::now();
+                        lk.lock();
+                        if (slot.done) break;
+                    }
                     if (cancelled()) slot.stop = true;
                     if (clock_type::now() >= hard) break;
                     slot.cv.wait_for(lk, std::chrono::milliseconds(50));

@@ -88,6 +88,9 @@ struct loop_events {
     std::function<void(int step, const chat_parsed & p)>   step_finished;  // its final parse (call ids filled in)
     std::function<void(int step, const chat_tool_call & c)> call_started;  // about to run
     std::function<void(const call_record & r)>             call_finished;  // output, error or timeout
+    // Every 250 ms while calls run: a stream's keep-alive, which is also how it learns that
+    // its client went away (the write fails and the caller sets the cancel flag).
+    std::function<void()>                                  waiting;
 };
 
 enum loop_stop {

@@ -171,6 +171,12 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
             };
             agent::loop_events ev;
             ev.step_started = [&](int step) { extra({ { "event", "step" }, { "step", step } }); };
+            // An SSE comment while tools run: clients skip it; a failed write means the client left.
+            ev.waiting = [&] {
+                static const std::string ping = ": muse: tools running\n\n";
+                ok = ok && sink.write(ping.data(), ping.size());
+                if (!ok) scope->cancel = true;
+            };
             ev.text = [&](int, const std::string & r, const std::string & c) {
                 json delta = json::object();
                 if (!r.empty()) delta["reasoning_content"] = r;

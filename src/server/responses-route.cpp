@@ -44,6 +44,14 @@ class response_emitter {
         ok = sse_write(*sink_, data, type);
     }
 
+    // An SSE comment (clients skip it): keeps the stream alive while tools run, and a failed
+    // write tells that the client left.
+    void keep_alive() {
+        if (!sink_ || !ok) return;
+        static const std::string ping = ": muse: tools running\n\n";
+        ok = sink_->write(ping.data(), ping.size());
+    }
+
     void text(int step, const std::string & reasoning, const std::string & content) {
         step_begin(step);
         if (!reasoning.empty()) {
@@ -448,6 +456,7 @@ void responses_create_handle(server_state & st, const httplib::Request & req, ht
         ev.call_generated = [&](int s, const agent::call_delta & d) { em.call_generated(s, d); };
         ev.step_finished  = [&](int s, const chat_parsed & p) { em.step_finished(s, p); };
         ev.call_finished  = [&](const agent::call_record & r) { agent_audit(st, *scope, r); em.call_finished(r); };
+        ev.waiting        = [&] { em.keep_alive(); if (!em.ok) scope->cancel = true; };
         agent::loop_outcome o = agent::loop_run(call.request, params, agent_generate(st, call, scope), ev);
         json r = skeleton;
         r["output"] = em.output;

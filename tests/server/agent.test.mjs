@@ -296,6 +296,46 @@ for (const [label, model] of [["qwen3-tiny", models.qwen], ["muse-glimmer-tiny",
             assert.match(orch.json.error.message, /spawn_agent/);
         });
 
+        test("a client that goes away while a tool runs stops the tool and the model within a step", T, async (t) => {
+            if (label !== "qwen3-tiny") return t.skip("the greedy call checked here is qwen3-tiny's ({} = 10 s)");
+            const before = (await http(server, "GET", "/v1/me/export", { key: alice })).json.audit.length;
+            const controller = new AbortController();
+            const res = await fetch(`${server.v1}/chat/completions`, {
+                method: "POST", signal: controller.signal,
+                headers: { authorization: `Bearer ${alice}`, "content-type": "application/json" },
+                body: JSON.stringify({ model: "muse", messages: [{ role: "user", content: "Run it." }], stream: true,
+                                       muse: { tools: ["mcp"] }, parallel_tool_calls: false, max_tokens: 300, temperature: 0,
+                                       reasoning_effort: "none",
+                                       tool_choice: { type: "function", function: { name: "everything.trigger-long-running-operation" } } }) });
+            const reader = res.body.getReader();
+            let text = "", started;
+            while (!started) {
+                const { value, done } = await reader.read();
+                assert.ok(!done, text);
+                text += new TextDecoder().decode(value);
+                for (const line of text.split("\n")) {
+                    if (!line.startsWith("data: {")) continue;
+                    const m = JSON.parse(line.slice(6)).muse;
+                    if (m?.event === "tool_call.started") started = m;
+                }
+            }
+            const args = JSON.parse(started.arguments);
+            assert.ok(args.duration === undefined || args.duration >= 5, started.arguments);  // the operation takes 10 s by default
+            const t0 = Date.now();
+            controller.abort();
+            let audit;
+            for (;;) {
+                audit = (await http(server, "GET", "/v1/me/export", { key: alice })).json.audit.slice(before).find((a) => a.action === "tool_call");
+                if (audit || Date.now() - t0 > 8000) break;
+                await new Promise((r) => setTimeout(r, 100));
+            }
+            assert.ok(audit, "the call was audited");
+            assert.equal(audit.detail.outcome, "cancelled", JSON.stringify(audit));
+            assert.ok(Date.now() - t0 < 4000, `${Date.now() - t0} ms after the client left`);
+            const h = (await http(server, "GET", "/health")).json;
+            assert.equal(h.slots.busy, 0, JSON.stringify(h));
+        });
+
         heavy("the OpenAI Agents SDK's default (Responses) model runs a tool loop against muse", T, async () => {
             // The SDK's default provider (Responses API) over this server's client; a Runner of its
             // own, since the default provider keeps the first client it made.
