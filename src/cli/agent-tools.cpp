@@ -15,7 +15,15 @@
 
 namespace muse::cli {
 
-void agent_options_add(CLI::App & app, agent_options & o) {
+void agent_options_add(CLI::App & app, agent_options & o, bool local) {
+    if (local) {
+        app.add_option("--tool-choice", o.tool_choice,
+                       "with --tools: auto | required | none | a tool's name — whether (and which) tool the first step "
+                       "of a turn must call");
+        app.add_option("--workdir", o.workdir,
+                       "with --tools python/artifacts: the folder of the files (/mnt/data) and artifacts, kept across "
+                       "turns (default: a new one under the data dir's workspaces/cli/)");
+    }
     app.add_option("--mcp", o.mcp_file, "MCP servers whose tools the model may call (with --tools mcp): a JSON file in "
                                         "Claude Desktop's {\"mcpServers\": {...}} format");
     app.add_option("--max-steps", o.max_steps, "with server-side tools: most generations in one turn")

@@ -26,9 +26,10 @@ struct agent_options {
     int64_t                  python_memory_mb = 2048;
 };
 
-// --mcp, --max-steps, --tool-timeout, --python-timeout, --python-memory (the tool names come
-// with --tools, which `muse run` shares with its tool-definitions file).
-void agent_options_add(CLI::App & app, agent_options & o);
+// --mcp, --max-steps, --tool-timeout, --python-timeout, --python-memory, --max-argument-chars
+// (the tool names come with --tools, which `muse run` shares with its tool-definitions file);
+// `local` (muse run and chat): --tool-choice and --workdir too.
+void agent_options_add(CLI::App & app, agent_options & o, bool local = false);
 
 // What the options turn on: the python tool, the MCP servers' tools (the servers started; one
 // that fails is said on stderr and the others go on), and what keeps them alive.

@@ -227,12 +227,7 @@ void chat_command_add(CLI::App & app, command_runner & runner) {
     auto   opts = std::make_shared<chat_options>();
     model_options_add(*cmd, opts->model);
     generation_options_add(*cmd, opts->gen);
-    agent_options_add(*cmd, opts->agent);
-    cmd->add_option("--tool-choice", opts->agent.tool_choice,
-                    "with --tools: auto | required | a tool's name — what the first step of every turn must call");
-    cmd->add_option("--workdir", opts->agent.workdir,
-                    "with --tools python/artifacts: the chat's files (/mnt/data) and artifacts, kept across turns "
-                    "(default: a new folder under the data dir's workspaces/cli/)");
+    agent_options_add(*cmd, opts->agent, true);
     cmd->footer(std::string("\nIn the chat:\n") + chat_help);
     cmd->callback([opts, &runner]() {
         runner.run = [opts](std::atomic<bool> & cancel) {

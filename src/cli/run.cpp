@@ -172,12 +172,7 @@ void run_command_add(CLI::App & app, command_runner & runner) {
     cmd->add_option("--audio", opts->audio, "an audio clip for the prompt (repeatable)")
         ->expected(1)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-    agent_options_add(*cmd, opts->agent);
-    cmd->add_option("--tool-choice", opts->agent.tool_choice,
-                    "auto | required | none | a tool's name: whether (and which) tool the first step must call");
-    cmd->add_option("--workdir", opts->agent.workdir,
-                    "with --tools python/artifacts: the folder of the run's files (/mnt/data) and artifacts "
-                    "(default: a new one under the data dir's workspaces/cli/)");
+    agent_options_add(*cmd, opts->agent, true);
     cmd->add_flag("--raw", opts->raw, "complete the prompt as raw text, without the chat template");
     cmd->add_flag("--stats", opts->stats, "print token counts, speed and the seed to stderr");
     cmd->add_flag("--show-prompt", opts->show_prompt, "print the prompt the chat template rendered to stderr");
