@@ -1,5 +1,6 @@
 #include "server/agent-run.h"
 
+#include "agent/contemplate-loops.h"
 #include "agent/tool-names.h"
 #include "agent/tools/spawn-agent.h"
 #include "server/chat-run.h"
@@ -9,6 +10,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <mutex>
 
 namespace muse::server {
 
@@ -135,6 +137,51 @@ agent::loop_params agent_loop_params(server_state & st, const std::shared_ptr<ag
     p.context.work_dir         = st.db.workspace_dir(scope->who.id, scope->workspace);
     p.cancel                   = &scope->cancel;
     return p;
+}
+
+agent::loop_outcome agent_contemplate(server_state & st, const chat_call & call, const agent::loop_params & params,
+                                      const std::shared_ptr<agent_scope> & scope, const agent::loop_events & ev,
+                                      nlohmann::json & extra) {
+    auto mu = std::make_shared<std::mutex>();
+    const int   n      = call.reason.agents;
+    const float spread = call.reason.temperature_spread;
+    auto gen_for = [&](int i) {
+        chat_call c       = call;
+        c.reasoning_mode  = false;
+        c.params.sampling.seed += (uint32_t) i;
+        const float off   = n > 1 ? spread * ((float) i / (float) (n - 1) - 0.5f) : 0.0f;
+        c.params.sampling.temperature = std::max(0.0f, c.params.sampling.temperature + off);
+        return agent_generate(st, c, scope);
+    };
+    auto events_for = [&](int i) {
+        agent::loop_events e;
+        e.call_started = [&ev, mu, i](int step, const chat_tool_call & c) {
+            std::lock_guard<std::mutex> lk(*mu);
+            if (ev.call_started) ev.call_started(step + 1000 * i, c);
+        };
+        e.call_finished = [&ev, mu, i](const agent::call_record & r) {
+            std::lock_guard<std::mutex> lk(*mu);
+            agent::call_record tagged = r;
+            tagged.step += 1000 * i;  // agent i's steps: 1000 i + step
+            if (ev.call_finished) ev.call_finished(tagged);
+        };
+        return e;
+    };
+    auto co  = agent::contemplate_loops(call.request, params, n, gen_for, events_for, call.reason.answer);
+    json ags = json::array();
+    for (size_t i = 0; i < co.agents.size(); ++i) {
+        ags.push_back({ { "index", i }, { "stop", agent::loop_stop_name(co.agents[i].stop) }, { "steps", co.agents[i].steps },
+                        { "tool_calls", co.agents[i].calls.size() }, { "answer", co.answers[i].value },
+                        { "completion_tokens", co.agents[i].completion_tokens } });
+    }
+    extra = { { "mode", "contemplate" }, { "agreement", co.agreement }, { "winner", co.winner }, { "agents", ags } };
+    agent::loop_outcome o = co.agents[co.winner];
+    for (size_t i = 0; i < co.agents.size(); ++i) {
+        if (i == co.winner) continue;
+        o.completion_tokens += co.agents[i].completion_tokens;
+        o.prompt_tokens += co.agents[i].prompt_tokens;
+    }
+    return o;
 }
 
 void agent_images_to_media(server_state & st, agent::loop_params & params, const chat_call & call) {

@@ -35,6 +35,14 @@ agent::generate_fn agent_generate(server_state & st, const chat_call & base, con
 agent::loop_params agent_loop_params(server_state & st, const std::shared_ptr<agent_scope> & scope,
                                      std::vector<agent::tool_ptr> tools);
 
+// muse.mode contemplate with tools: call.reason.agents loops at once (seed + i, the temperature
+// spread), each step a job; returns the winner's outcome (tokens summed over the agents) and
+// sets `report` ({"mode", "agreement", "winner", "agents": [...]}). Of `ev`, the call events
+// are passed on, one at a time, each call's step as 1000 × agent + step.
+agent::loop_outcome agent_contemplate(server_state & st, const chat_call & call, const agent::loop_params & params,
+                                      const std::shared_ptr<agent_scope> & scope, const agent::loop_events & ev,
+                                      nlohmann::json & report);
+
 // Makes the images tool calls return media of `call` (a model with a projector only; nothing
 // otherwise): the loop shows them to the model in its next step.
 void agent_images_to_media(server_state & st, agent::loop_params & params, const chat_call & call);

@@ -10,10 +10,6 @@
 #include "server/openai-chat.h"
 #include "server/wire-util.h"
 
-#include "agent/contemplate-loops.h"
-
-#include <algorithm>
-#include <mutex>
 
 namespace muse::server {
 
@@ -65,46 +61,9 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
     // The loop, or with contemplate one loop per agent (its own seed and temperature, its own
     // calls) and the answer the most agents gave; `extra` gets the agents' report. Events may
     // come from several agents' threads at once: `mu` serializes them.
-    auto mu  = std::make_shared<std::mutex>();
-    auto run = [&st, call, params, scope, contemplate, mu](const agent::loop_events & ev, json & extra) {
+    auto run = [&st, call, params, scope, contemplate](const agent::loop_events & ev, json & extra) {
         if (!contemplate) return agent::loop_run(call.request, params, agent_generate(st, call, scope), ev);
-        const int   n      = call.reason.agents;
-        const float spread = call.reason.temperature_spread;
-        auto gen_for = [&](int i) {
-            chat_call c       = call;
-            c.reasoning_mode  = false;
-            c.params.sampling.seed += (uint32_t) i;
-            const float off   = n > 1 ? spread * ((float) i / (float) (n - 1) - 0.5f) : 0.0f;
-            c.params.sampling.temperature = std::max(0.0f, c.params.sampling.temperature + off);
-            return agent_generate(st, c, scope);
-        };
-        auto events_for = [&](int i) {
-            agent::loop_events e;
-            e.call_started = [&ev, mu, i](int step, const chat_tool_call & c) {
-                std::lock_guard<std::mutex> lk(*mu);
-                if (ev.call_started) ev.call_started(step + 1000 * i, c);
-            };
-            e.call_finished = [&ev, mu, i](const agent::call_record & r) {
-                std::lock_guard<std::mutex> lk(*mu);
-                agent::call_record tagged = r;
-                tagged.step += 1000 * i;  // agent i's steps: 1000 i + step
-                if (ev.call_finished) ev.call_finished(tagged);
-            };
-            return e;
-        };
-        auto co  = agent::contemplate_loops(call.request, params, n, gen_for, events_for, call.reason.answer);
-        json ags = json::array();
-        for (size_t i = 0; i < co.agents.size(); ++i) {
-            ags.push_back({ { "index", i }, { "stop", agent::loop_stop_name(co.agents[i].stop) }, { "steps", co.agents[i].steps },
-                            { "tool_calls", co.agents[i].calls.size() }, { "answer", co.answers[i].value },
-                            { "completion_tokens", co.agents[i].completion_tokens } });
-        }
-        extra = { { "mode", "contemplate" }, { "agreement", co.agreement }, { "winner", co.winner }, { "agents", ags } };
-        agent::loop_outcome o = co.agents[co.winner];
-        for (size_t i = 0; i < co.agents.size(); ++i) {
-            if (i != co.winner) o.completion_tokens += co.agents[i].completion_tokens, o.prompt_tokens += co.agents[i].prompt_tokens;
-        }
-        return o;
+        return agent_contemplate(st, call, params, scope, ev, extra);
     };
 
     // The reply once the loop is done (both ways of answering end with it).

@@ -416,13 +416,14 @@ void responses_create_handle(server_state & st, const httplib::Request & req, ht
     }
     const file_reader files = [&st, &who](const std::string & id) { return st.db.file_read(who.id, id); };
     chat_call call = openai_chat_parse(rr.chat, st.mdl, st.cfg.limits, files, history);
-    if (call.reasoning_mode) {
-        throw http_error(400, "muse.mode contemplate and orchestrate are not available through /v1/responses yet; use "
-                              "/v1/chat/completions", "muse.mode");
+    const bool contemplate = call.reasoning_mode && call.reason.mode == reason::REASON_MODE_CONTEMPLATE;
+    if (call.reasoning_mode && !contemplate) {
+        throw http_error(400, "muse.mode orchestrate is not available through /v1/responses; give the model sub-agents with "
+                              "\"muse\": {\"tools\": [\"spawn_agent\"]}", "muse.mode");
     }
     // code_interpreter's files go into the workspace's /mnt/data before the run.
     auto params = agent_loop_params(st, scope, tools);
-    agent_images_to_media(st, params, call);
+    if (!contemplate) agent_images_to_media(st, params, call);  // contemplating agents share the call's media
     for (const auto & fid : rr.file_ids) {
         auto rec   = st.db.file_get(who.id, fid);
         auto bytes = st.db.file_read(who.id, fid);
@@ -450,14 +451,34 @@ void responses_create_handle(server_state & st, const httplib::Request & req, ht
                       { "usage", nullptr } };
 
     // Runs the loop through `em`; returns the finished response object (and stores it).
-    auto run_all = [&st, who, call, params, scope, skeleton, history, store, rid, previous, workspace](response_emitter & em) {
+    auto run_all = [&st, who, call, params, scope, skeleton, history, store, rid, previous, workspace, contemplate](response_emitter & em) {
         agent::loop_events ev;
         ev.text           = [&](int s, const std::string & r, const std::string & c) { em.text(s, r, c); if (!em.ok) scope->cancel = true; };
         ev.call_generated = [&](int s, const agent::call_delta & d) { em.call_generated(s, d); };
         ev.step_finished  = [&](int s, const chat_parsed & p) { em.step_finished(s, p); };
         ev.call_finished  = [&](const agent::call_record & r) { agent_audit(st, *scope, r); em.call_finished(r); };
         ev.waiting        = [&] { em.keep_alive(); if (!em.ok) scope->cancel = true; };
-        agent::loop_outcome o = agent::loop_run(call.request, params, agent_generate(st, call, scope), ev);
+        json                report;
+        agent::loop_outcome o;
+        if (!contemplate) {
+            o = agent::loop_run(call.request, params, agent_generate(st, call, scope), ev);
+        } else {
+            // The agents run apart; their calls are audited as they finish, and the winner's turn
+            // is replayed through the emitter as the response's output.
+            agent::loop_events audit_only;
+            audit_only.call_finished = [&](const agent::call_record & r) { agent_audit(st, *scope, r); };
+            o = agent_contemplate(st, call, params, scope, audit_only, report);
+            size_t next_call = 0;
+            int    step      = 0;
+            for (size_t k = 0; k < o.messages.size(); ++k) {
+                const chat_message & m = o.messages[k];
+                if (m.role != "assistant") continue;
+                em.text(step, m.reasoning, m.content);
+                em.step_finished(step, chat_parsed{ m.content, m.reasoning, m.tool_calls });
+                for (size_t c = 0; c < m.tool_calls.size() && next_call < o.calls.size(); ++c) em.call_finished(o.calls[next_call++]);
+                ++step;
+            }
+        }
         json r = skeleton;
         r["output"] = em.output;
         r["usage"]  = usage_json(o, 0);
@@ -474,6 +495,7 @@ void responses_create_handle(server_state & st, const httplib::Request & req, ht
         r["output_text"] = text;
         r["muse"] = { { "stop", agent::loop_stop_name(o.stop) }, { "steps", o.steps }, { "workspace", workspace },
                       { "step_usage", agent_step_usage_json(o) } };
+        if (!report.is_null()) r["muse"].update(report);
         if (!store && workspace == rid) {
             // Not stored: nothing continues this response, so its fresh workspace's files go now
             // (its artifacts stay reachable by the ids the output names).

@@ -294,6 +294,24 @@ for (const [label, model] of [["qwen3-tiny", models.qwen], ["muse-glimmer-tiny",
             const orch = await http(server, "POST", "/v1/chat/completions", { key: alice, body: { ...params, muse: { tools: ["artifacts"], mode: "orchestrate" } } });
             assert.equal(orch.status, 400);
             assert.match(orch.json.error.message, /spawn_agent/);
+            // The same through the Responses API: the winner's turn is the output.
+            for (const stream of [false, true]) {
+                const body = { model: "muse", input: "Make a chart.", max_output_tokens: 500, temperature: 0.7, seed: 7, stream,
+                               muse: { tools: ["artifacts"], mode: "contemplate", agents: 3, think_budget: 8 },
+                               tool_choice: { type: "function", name: "create_artifact" }, parallel_tool_calls: false };
+                let resp;
+                if (!stream) {
+                    resp = await openai.responses.create(body);
+                } else {
+                    for await (const ev of await openai.responses.create(body)) {
+                        if (ev.type === "response.completed" || ev.type === "response.incomplete") resp = ev.response;
+                    }
+                }
+                assert.equal(resp.muse.mode, "contemplate");
+                assert.equal(resp.muse.agents.length, 3);
+                const item = resp.output.find((it) => it.type === "muse_tool_call");
+                assert.ok(item && item.name === "create_artifact" && item.status !== "in_progress", JSON.stringify(resp.output));
+            }
         });
 
         test("a client that goes away while a tool runs stops the tool and the model within a step", T, async (t) => {
