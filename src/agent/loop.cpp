@@ -253,6 +253,10 @@ loop_outcome loop_run(chat_request request, const loop_params & params, const ge
                         res.text     = std::string("the tool failed: ") + e.what();
                         res.is_error = true;
                         oc           = CALL_OUTCOME_FAILED;
+                    } catch (...) {
+                        res.text     = "the tool failed";
+                        res.is_error = true;
+                        oc           = CALL_OUTCOME_FAILED;
                     }
                     std::lock_guard<std::mutex> lk(slot->mu);
                     slot->result  = std::move(res);

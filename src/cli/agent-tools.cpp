@@ -33,6 +33,8 @@ void agent_options_add(CLI::App & app, agent_options & o, bool local) {
         ->check(CLI::Range(0, 1 << 26))->capture_default_str();
     app.add_option("--tool-timeout", o.tool_timeout, "with server-side tools: seconds one call may take")
         ->check(CLI::Range(1.0, 3600.0))->capture_default_str();
+    app.add_option("--subagent-max-tokens", o.subagent_max_tokens, "spawn_agent: most tokens each sub-agent generates")
+        ->check(CLI::Range(1, 1 << 20))->capture_default_str();
     app.add_option("--python-timeout", o.python_secs, "python: seconds one run may take")
         ->check(CLI::Range(1.0, 3600.0))->capture_default_str();
     app.add_option("--python-memory", o.python_memory_mb, "python: MiB of memory one run may use")

@@ -24,6 +24,7 @@ struct agent_options {
     double                   tool_timeout = 60;   // seconds, one call
     double                   python_secs  = 30;   // one python run's wall clock
     int64_t                  python_memory_mb = 2048;
+    int32_t                  subagent_max_tokens = 512;  // spawn_agent: each sub-agent's answer
 };
 
 // --mcp, --max-steps, --tool-timeout, --python-timeout, --python-memory, --max-argument-chars

@@ -58,7 +58,7 @@ agent_turn_result agent_turn_run(session & s, const model & mdl, chat_request re
                 std::lock_guard<std::mutex> lk(session_mu);
                 chat_prompt     prompt = chat_format(mdl, agent::subagent_request(task), mdl.media_marker());
                 sequence_params sub    = sp;
-                if (sub.max_tokens < 0 || sub.max_tokens > 512) sub.max_tokens = 512;
+                if (sub.max_tokens < 0 || sub.max_tokens > o.subagent_max_tokens) sub.max_tokens = o.subagent_max_tokens;
                 turn_result r = turn_run(s, &prompt, "", {}, sub, nullptr, cancel);
                 printf("\n[sub-agent] %s: %zu characters\n", task.title.c_str(), r.parsed.content.size());
                 return r.parsed.content.empty() ? r.parsed.reasoning : r.parsed.content;

@@ -87,6 +87,7 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
     cfg.agent.mcp_tools          = tools.mcp;
     cfg.agent.limits.max_steps   = agent.max_steps;
     cfg.agent.limits.tool_secs   = agent.tool_timeout;
+    cfg.agent.subagent_max_tokens = agent.subagent_max_tokens;
     cfg.agent.limits.max_argument_chars = agent.max_argument_chars;
     cfg.agent.limits.wall_secs   = o.timeout;
     cfg.limits.max_tokens        = o.max_tokens;

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <tuple>
 
 using namespace muse;
 using namespace muse::agent;
@@ -38,10 +39,10 @@ class test_tool final : public tool {
 };
 
 // One step on the session: the request rendered with the model's template, generated greedily.
-generate_fn session_generate(session & s, const model & m) {
-    return [&s, &m](const chat_request & r, const step_stream &) {
+generate_fn session_generate(session & s, const model & m, int32_t max_tokens = 256) {
+    return [&s, &m, max_tokens](const chat_request & r, const step_stream &) {
         chat_prompt prompt = chat_format(m, r, m.media_marker());
-        auto        h      = s.sequence_add(prompt, {}, greedy(256));
+        auto        h      = s.sequence_add(prompt, {}, greedy(max_tokens));
         auto [tokens, text] = run_to_end(s, h);
         step_output out;
         out.finish            = s.sequence(h).reason;
@@ -176,6 +177,78 @@ TEST_P(loop, the_last_step_may_not_call_and_a_client_tool_hands_the_turn_back) {
     EXPECT_EQ(o.steps, 2);
     EXPECT_GE(ok->calls.load(), 1);
     EXPECT_TRUE(o.last.tool_calls.empty());
+}
+
+// What constrained decoding never writes — a call of a tool that does not exist, arguments that
+// are not an object — written by a grammar on Qwen3's template and read by its real parser:
+// whatever reaches the loop, no tool runs on garbage and the model goes on. (Qwen3's parser reads
+// calls of declared tools only and gives non-object arguments as {}; the loop's own checks are
+// for parsers that let them through.)
+TEST(loop_hostile_calls, an_unknown_tool_or_arguments_not_an_object_never_run_a_tool_on_garbage) {
+    auto    m = model_open(test_backend(), "qwen3-tiny.gguf");
+    session s(*m, context_small(1, 4096));
+    auto    ok = std::make_shared<test_tool>("lookup", [](const tool_context &) {
+        return tool_result{ "42", false, {}, {}, json::object() };
+    });
+    for (const auto & [call, outcome, needle] :
+         std::vector<std::tuple<std::string, call_outcome, std::string>>{
+             { R"({"name": "rm_rf", "arguments": {}})", CALL_OUTCOME_UNKNOWN_TOOL, "no tool named 'rm_rf'; the tools are: lookup" },
+             { R"({"name": "lookup", "arguments": "not json"})", CALL_OUTCOME_BAD_ARGUMENTS, "must be a JSON object" } }) {
+        SCOPED_TRACE(call);
+        std::string lit;
+        for (char c : "<tool_call>\n" + call + "\n</tool_call>") {
+            if (c == '"' || c == '\\') lit += '\\';
+            lit += c;
+        }
+        chat_request r = dated_request();
+        r.messages.push_back({ "user", "Go.", {}, "", {}, "", "" });
+        r.enable_thinking = false;
+        loop_params p;
+        p.tools            = { ok };
+        p.limits.max_steps = 2;
+        bool first         = true;
+        // The first step is generated under a grammar that writes exactly this call (llama-common
+        // takes no grammar beside tools, so that prompt has none) and parsed by the parser of the
+        // prompt with the tools, as every step is.
+        generate_fn gen = [&](const chat_request & req, const step_stream & st) {
+            if (!first) return session_generate(s, *m, 48)(req, st);
+            first = false;
+            chat_request plain = req;
+            plain.tools.clear();
+            plain.tool_choice = CHAT_TOOL_CHOICE_AUTO;
+            plain.grammar     = "root ::= \"" + lit + "\"";
+            const chat_prompt with_tools = chat_format(*m, req, m->media_marker());
+            const chat_prompt written    = chat_format(*m, plain, m->media_marker());
+            auto h              = s.sequence_add(written, {}, greedy(64));
+            auto [tokens, text] = run_to_end(s, h);
+            step_output out;
+            out.finish = s.sequence(h).reason;
+            out.parsed = chat_parse(with_tools, text, false);
+            s.sequence_release(h);
+            return out;
+        };
+        loop_outcome o = loop_run(r, p, gen);
+        if (outcome == CALL_OUTCOME_UNKNOWN_TOOL && o.calls.empty()) {
+            // Qwen3's parser reads calls of declared tools only: the text stays an answer.
+            EXPECT_EQ(o.stop, LOOP_STOP_ANSWER);
+            EXPECT_NE(o.last.content.find("rm_rf"), std::string::npos) << o.last.content;
+            EXPECT_EQ(ok->calls.load(), 0);
+            continue;
+        }
+        ASSERT_EQ(o.calls.size(), 1u);
+        if (o.calls[0].outcome == CALL_OUTCOME_OK) {
+            // Qwen3's parser gives arguments that are not an object as {}: the tool gets an object.
+            EXPECT_EQ(o.calls[0].call.arguments, "{}");
+            EXPECT_EQ(ok->calls.load(), 1);
+            EXPECT_EQ(o.steps, 2);
+            continue;
+        }
+        EXPECT_EQ(o.calls[0].outcome, outcome) << o.calls[0].call.arguments;
+        EXPECT_EQ(ok->calls.load(), 0);
+        EXPECT_EQ(o.steps, 2) << "the model went on";
+        ASSERT_GE(o.messages.size(), 2u);
+        EXPECT_NE(o.messages[1].content.find(needle), std::string::npos) << o.messages[1].content;
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(tiny, loop, ::testing::Values("qwen3-tiny.gguf", "muse-glimmer-tiny.gguf", "llama-tiny.gguf"), model_param_name);

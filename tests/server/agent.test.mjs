@@ -42,7 +42,7 @@ for (const [label, model] of [["qwen3-tiny", models.qwen], ["muse-glimmer-tiny",
             bob    = key_create(dir, "bob");
             server = await server_start({ model, data_dir: dir,
                                           args: ["--tools", "python,artifacts,spawn_agent,mcp", "--mcp", mcp_config(dir),
-                                                 "--max-steps", "3", "--max-argument-chars", "40", "-c", "8192",
+                                                 "--max-steps", "3", "--max-argument-chars", "40", "-c", "8192", "--subagent-max-tokens", "24",
                                                  "--max-concurrency", "2"] });
             openai     = await openai_client(server, alice);
             openai_bob = await openai_client(server, bob);
@@ -72,6 +72,35 @@ for (const [label, model] of [["qwen3-tiny", models.qwen], ["muse-glimmer-tiny",
             assert.equal(text, whole.output_text);
             assert.deepEqual(shape(done), shape(whole));
             assert.equal(done.output_text, whole.output_text);
+        });
+
+        test("client.responses.stream: its events and finalResponse() equal responses.create", T, async () => {
+            const params = { model: "muse", input: "Tell me a story.", max_output_tokens: 32, temperature: 0, reasoning: { effort: "minimal" } };
+            const whole  = await openai.responses.create(params);
+            const stream = openai.responses.stream(params);
+            let text = "";
+            stream.on("response.output_text.delta", (ev) => { text += ev.delta; });
+            const final = await stream.finalResponse();
+            assert.equal(text, whole.output_text);
+            assert.equal(final.output_text, whole.output_text);
+            assert.deepEqual(shape(final), shape(whole));
+        });
+
+        test("spawn_agent: the sub-agents run as requests of their own and their answers come back to the model", T, async () => {
+            const r = await openai.responses.create({ model: "muse", input: "Research three topics.", muse: { tools: ["spawn_agent"] },
+                                                      tool_choice: { type: "function", name: "spawn_agent" }, parallel_tool_calls: false,
+                                                      max_output_tokens: 600, reasoning: { effort: "minimal" }, temperature: 0 });
+            const item = r.output.find((it) => it.type === "muse_tool_call" && it.name === "spawn_agent");
+            assert.ok(item, JSON.stringify(r.output));
+            const tasks = JSON.parse(item.arguments).tasks;
+            assert.ok(Array.isArray(tasks) && tasks.length >= 1);
+            if (item.outcome === "ok") {
+                assert.equal(item.detail.subagents.length, tasks.length);
+                for (const t of tasks) assert.ok(item.output.includes(`## ${t.title || ""}`), item.output);
+            } else {
+                assert.match(item.output, /instruction|tasks/);  // a task without an instruction is refused whole
+            }
+            assert.ok(r.muse.steps >= 2, JSON.stringify(r.muse));
         });
 
         test("previous_response_id continues a stored conversation; GET and DELETE; another user gets 404", T, async () => {
@@ -157,7 +186,6 @@ for (const [label, model] of [["qwen3-tiny", models.qwen], ["muse-glimmer-tiny",
             assert.equal(r.muse.steps >= 2, true, JSON.stringify(r.muse));
         });
 
-        const heavy = test;
 
         test("code_interpreter's files go into /mnt/data; the workspace's files are listed, served without links, and private", T, async () => {
             const { toFile } = await package_load("openai");
@@ -193,7 +221,7 @@ for (const [label, model] of [["qwen3-tiny", models.qwen], ["muse-glimmer-tiny",
             assert.equal((await http(server, "GET", `/v1/responses/${unstored.id}`, { key: alice })).status, 404);
         });
 
-        heavy("mcp tools of the operator's servers: a forced call of everything.echo returns its output", T, async () => {
+        test("mcp tools of the operator's servers: a forced call of everything.echo returns its output", T, async () => {
             const r = await openai.responses.create({ model: "muse", input: "Echo hello.",
                                                       tools: [{ type: "mcp", server_label: "everything" }],
                                                       tool_choice: { type: "mcp", server_label: "everything", name: "echo" }, parallel_tool_calls: false,
@@ -227,7 +255,7 @@ for (const [label, model] of [["qwen3-tiny", models.qwen], ["muse-glimmer-tiny",
             assert.match(res.json.error.message, /operator/);
         });
 
-        heavy("artifacts: a forced create_artifact is stored, versioned, served with a strict CSP, and private", T, async () => {
+        test("artifacts: a forced create_artifact is stored, versioned, served with a strict CSP, and private", T, async () => {
             const r = await openai.responses.create({ model: "muse", input: "Make a tiny game.", muse: { tools: ["artifacts"] },
                                                       tool_choice: { type: "function", name: "create_artifact" }, parallel_tool_calls: false,
                                                       max_output_tokens: 400, reasoning: { effort: "minimal" }, temperature: 0 });
@@ -248,7 +276,7 @@ for (const [label, model] of [["qwen3-tiny", models.qwen], ["muse-glimmer-tiny",
             assert.equal((await http(server, "GET", `/v1/artifacts/${id}`, { key: bob })).status, 404);
         });
 
-        heavy("chat completions with muse.tools: the loop runs, streamed equal to not, and every call is audited", T, async () => {
+        test("chat completions with muse.tools: the loop runs, streamed equal to not, and every call is audited", T, async () => {
             const params = { model: "muse", messages: [{ role: "user", content: "Make a chart." }],
                              muse: { tools: ["artifacts"] }, tool_choice: { type: "function", function: { name: "create_artifact" } },
                              parallel_tool_calls: false,
@@ -274,7 +302,7 @@ for (const [label, model] of [["qwen3-tiny", models.qwen], ["muse-glimmer-tiny",
             assert.equal(none.status, 400, none.text);
         });
 
-        heavy("contemplate with tools: each agent runs its own loop, the answers are voted on, every call audited", T, async () => {
+        test("contemplate with tools: each agent runs its own loop, the answers are voted on, every call audited", T, async () => {
             const params = { model: "muse", messages: [{ role: "user", content: "Make a chart." }], max_tokens: 500, temperature: 0.7,
                              muse: { tools: ["artifacts"], mode: "contemplate", agents: 3, think_budget: 8 },
                              tool_choice: { type: "function", function: { name: "create_artifact" } }, parallel_tool_calls: false };
@@ -354,7 +382,7 @@ for (const [label, model] of [["qwen3-tiny", models.qwen], ["muse-glimmer-tiny",
             assert.equal(h.slots.busy, 0, JSON.stringify(h));
         });
 
-        heavy("the OpenAI Agents SDK's default (Responses) model runs a tool loop against muse", T, async () => {
+        test("the OpenAI Agents SDK's default (Responses) model runs a tool loop against muse", T, async () => {
             // The SDK's default provider (Responses API) over this server's client; a Runner of its
             // own, since the default provider keeps the first client it made.
             const client = await openai_client(server, alice);
@@ -373,7 +401,7 @@ for (const [label, model] of [["qwen3-tiny", models.qwen], ["muse-glimmer-tiny",
             assert.match(String(result.finalOutput), /^sunny in /);
         });
 
-        heavy("LangChain's ChatOpenAI with useResponsesApi: a message and a forced tool call", T, async () => {
+        test("LangChain's ChatOpenAI with useResponsesApi: a message and a forced tool call", T, async () => {
             const llm = new ChatOpenAI({ model: "muse", apiKey: alice, useResponsesApi: true, maxTokens: 400, temperature: 0,
                                          reasoning: { effort: "minimal" }, configuration: { baseURL: server.v1 }, maxRetries: 0 });
             const msg = await llm.invoke("Hello");
