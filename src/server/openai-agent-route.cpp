@@ -59,8 +59,8 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
     }
 
     // The loop, or with contemplate one loop per agent (its own seed and temperature, its own
-    // calls) and the answer the most agents gave; `extra` gets the agents' report. Events may
-    // come from several agents' threads at once: `mu` serializes them.
+    // calls) and the answer the most agents gave; `extra` gets the agents' report
+    // (agent_contemplate passes the agents' call events on one at a time).
     auto run = [&st, call, params, scope, contemplate](const agent::loop_events & ev, json & extra) {
         if (!contemplate) return agent::loop_run(call.request, params, agent_generate(st, call, scope), ev);
         return agent_contemplate(st, call, params, scope, ev, extra);
