@@ -5,10 +5,17 @@
 
 namespace muse::agent {
 
-inline std::string text_cap(const std::string & text, size_t max) {
-    if (text.size() <= max) return text;
+// The longest prefix of `text` of at most `max` bytes that ends between UTF-8 characters.
+inline size_t utf8_cut(const std::string & text, size_t max) {
+    if (text.size() <= max) return text.size();
     size_t cut = max;
     while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    return cut;
+}
+
+inline std::string text_cap(const std::string & text, size_t max) {
+    if (text.size() <= max) return text;
+    const size_t cut = utf8_cut(text, max);
     return text.substr(0, cut) + "\n[truncated: " + std::to_string(text.size()) + " bytes in all, " +
            std::to_string(cut) + " shown]";
 }

@@ -1,5 +1,7 @@
 #include "agent/mcp/tool-result.h"
 
+#include "agent/text-cap.h"
+
 #include "agent/mcp/base64.h"
 #include "agent/mcp/json-rpc.h"
 
@@ -54,10 +56,7 @@ std::string mcp_text_capped(const std::string & text, size_t cap) {
     if (text.size() <= cap) {
         return text;
     }
-    size_t cut = cap;
-    while (cut > 0 && (uint8_t(text[cut]) & 0xC0) == 0x80) {
-        cut--;
-    }
+    const size_t cut = utf8_cut(text, cap);
     return text.substr(0, cut) + "\n[output truncated: the first " + std::to_string(cut) + " of " +
            std::to_string(text.size()) + " bytes are shown]";
 }
