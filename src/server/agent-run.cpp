@@ -56,6 +56,17 @@ std::string hex_digest(const std::string & text) {
 
 }  // namespace
 
+void agent_tools_add_to_body(json & body, const std::vector<agent::tool_ptr> & tools) {
+    if (tools.empty()) return;
+    if (!body.contains("tools") || !body["tools"].is_array()) body["tools"] = json::array();
+    for (const auto & t : tools) {
+        const chat_tool d = t->definition();
+        body["tools"].push_back({ { "type", "function" },
+                                  { "function", { { "name", d.name }, { "description", d.description },
+                                                  { "parameters", json::parse(d.parameters) } } } });
+    }
+}
+
 agent::generate_fn agent_generate(server_state & st, const chat_call & base, const std::shared_ptr<agent_scope> & scope,
                                   agent::step_output * usage_sum) {
     return [&st, base, scope, usage_sum](const chat_request & request, const agent::step_stream & stream) {
@@ -68,7 +79,7 @@ agent::generate_fn agent_generate(server_state & st, const chat_call & base, con
         sink.delta = [&](int, const choice_tracker::delta & d) {
             if (stream.text && (!d.reasoning.empty() || !d.content.empty())) stream.text(d.reasoning, d.content);
             for (const auto & tc : d.tool_calls) {
-                if (stream.call) stream.call({ tc.index, tc.first, tc.id, tc.name, tc.arguments });
+                if (stream.call) stream.call(tc);
             }
         };
         while (chat_run_pump(*run, sink, std::chrono::milliseconds(100))) {

@@ -27,6 +27,10 @@ struct agent_scope {
 std::vector<agent::tool_ptr> agent_tools_select(server_state & st, const std::shared_ptr<agent_scope> & scope,
                                                 const std::vector<std::string> & names, const std::string & param);
 
+// The tools as OpenAI function tools ({"type": "function", "function": {...}}), appended to
+// `body["tools"]` (made an array when absent), so that the body's tool_choice can name them.
+void agent_tools_add_to_body(nlohmann::json & body, const std::vector<agent::tool_ptr> & tools);
+
 // A loop step: `base` (sampling, media, limits) with the step's request, run as a job.
 agent::generate_fn agent_generate(server_state & st, const chat_call & base, const std::shared_ptr<agent_scope> & scope,
                                   agent::step_output * usage_sum = nullptr);

@@ -1,6 +1,7 @@
 #pragma once
 // One chat call, whichever wire format it came in (OpenAI chat completions or Anthropic
 // messages): what to render, the media, how to sample, how many choices, which mode.
+#include "agent/loop.h"
 #include "engine/chat-prompt.h"
 #include "engine/media.h"
 #include "engine/session.h"
@@ -65,14 +66,8 @@ class choice_tracker {
     explicit choice_tracker(const chat_prompt & prompt) : prompt_(&prompt), channel_(prompt) {}
 
     // A tool call as it is generated: its first delta has the name (and the model's id, if
-    // any), later ones more of its arguments' JSON text.
-    struct tool_call_delta {
-        size_t      index = 0;
-        bool        first = false;
-        std::string id;
-        std::string name;
-        std::string arguments;
-    };
+    // any), later ones more of its arguments' JSON text (the agent loop's own delta).
+    using tool_call_delta = agent::call_delta;
     struct delta {
         std::string                  reasoning;
         std::string                  content;

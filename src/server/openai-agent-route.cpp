@@ -35,12 +35,7 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
     scope->who              = who;
     scope->workspace        = conv.empty() ? id : conv;
     auto tools              = agent_tools_select(st, scope, names, "muse.tools");
-    if (!body.contains("tools") || !body["tools"].is_array()) body["tools"] = json::array();
-    for (const auto & t : tools) {
-        const chat_tool d = t->definition();
-        body["tools"].push_back({ { "type", "function" },
-                                  { "function", { { "name", d.name }, { "description", d.description }, { "parameters", json::parse(d.parameters) } } } });
-    }
+    agent_tools_add_to_body(body, tools);
     const file_reader files = [&st, &who](const std::string & fid) { return st.db.file_read(who.id, fid); };
     chat_call call = openai_chat_parse(body, st.mdl, st.cfg.limits, files, history);
     const bool contemplate = call.reasoning_mode && call.reason.mode == reason::REASON_MODE_CONTEMPLATE;

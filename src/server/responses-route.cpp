@@ -22,6 +22,13 @@ using json = nlohmann::json;
 
 namespace {
 
+// What `final` adds to `shown` when it goes on from it ("" when it does not): the part of a
+// closing item's text or arguments the stream had not sent yet.
+std::string text_growth(const std::string & final, const std::string & shown) {
+    if (final.size() <= shown.size() || final.compare(0, shown.size(), shown) != 0) return "";
+    return final.substr(shown.size());
+}
+
 // Which kind of output item a call of `name` is.
 enum item_kind { ITEM_FUNCTION_CALL, ITEM_CODE_INTERPRETER, ITEM_MCP, ITEM_MUSE_TOOL };
 
@@ -106,10 +113,10 @@ class response_emitter {
             json &       item = output[(size_t) calls_[i]];
             const std::string type = item["type"];
             if (type == "function_call") {
-                const std::string shown = item["arguments"];
-                if (c.arguments.size() > shown.size() && c.arguments.compare(0, shown.size(), shown) == 0) {
+                const std::string rest = text_growth(c.arguments, item["arguments"]);
+                if (!rest.empty()) {
                     event("response.function_call_arguments.delta",
-                          { { "item_id", id_of(calls_[i]) }, { "output_index", calls_[i] }, { "delta", c.arguments.substr(shown.size()) } });
+                          { { "item_id", id_of(calls_[i]) }, { "output_index", calls_[i] }, { "delta", rest } });
                 }
                 item["arguments"] = c.arguments;
                 item["call_id"]   = c.id;
@@ -126,10 +133,10 @@ class response_emitter {
                     event("response.code_interpreter_call_code.done", { { "item_id", id_of(calls_[i]) }, { "output_index", calls_[i] }, { "code", item["code"] } });
                     event("response.code_interpreter_call.interpreting", { { "item_id", id_of(calls_[i]) }, { "output_index", calls_[i] } });
                 } else {
-                    const std::string shown = item["arguments"];
-                    if (c.arguments.size() > shown.size() && c.arguments.compare(0, shown.size(), shown) == 0) {
+                    const std::string rest = text_growth(c.arguments, item["arguments"]);
+                    if (!rest.empty()) {
                         event(type == "mcp_call" ? "response.mcp_call_arguments.delta" : "response.muse_tool_call_arguments.delta",
-                              { { "item_id", id_of(calls_[i]) }, { "output_index", calls_[i] }, { "delta", c.arguments.substr(shown.size()) } });
+                              { { "item_id", id_of(calls_[i]) }, { "output_index", calls_[i] }, { "delta", rest } });
                     }
                     item["arguments"] = c.arguments;
                     event(type == "mcp_call" ? "response.mcp_call_arguments.done" : "response.muse_tool_call_arguments.done",
@@ -196,9 +203,9 @@ class response_emitter {
     }
     void reasoning_close(const std::optional<std::string> & final_text) {
         if (reasoning_ < 0) return;
-        if (final_text && final_text->size() > reasoning_text_.size() && final_text->compare(0, reasoning_text_.size(), reasoning_text_) == 0) {
+        if (const std::string rest = final_text ? text_growth(*final_text, reasoning_text_) : ""; !rest.empty()) {
             event("response.reasoning_text.delta", { { "item_id", id_of(reasoning_) }, { "output_index", reasoning_ },
-                                                     { "content_index", 0 }, { "delta", final_text->substr(reasoning_text_.size()) } });
+                                                     { "content_index", 0 }, { "delta", rest } });
         }
         const std::string text = final_text ? *final_text : reasoning_text_;
         json & item = output[(size_t) reasoning_];
@@ -218,9 +225,9 @@ class response_emitter {
         if (message_ < 0) return;
         json & item = output[(size_t) message_];
         if (item["status"] == "completed") return;
-        if (final_text && final_text->size() > message_text_.size() && final_text->compare(0, message_text_.size(), message_text_) == 0) {
+        if (const std::string rest = final_text ? text_growth(*final_text, message_text_) : ""; !rest.empty()) {
             event("response.output_text.delta", { { "item_id", id_of(message_) }, { "output_index", message_ }, { "content_index", 0 },
-                                                  { "delta", final_text->substr(message_text_.size()) }, { "logprobs", json::array() } });
+                                                  { "delta", rest }, { "logprobs", json::array() } });
         }
         const std::string text = final_text ? *final_text : message_text_;
         json part = { { "type", "output_text" }, { "text", text }, { "annotations", json::array() }, { "logprobs", json::array() } };
@@ -405,15 +412,7 @@ void responses_create_handle(server_state & st, const httplib::Request & req, ht
     std::set<std::string> server_names, mcp_names;
     for (const auto & t : tools) server_names.insert(t->definition().name);
     for (const auto & t : st.cfg.agent.mcp_tools) mcp_names.insert(t->definition().name);
-    if (!tools.empty()) {
-        if (!rr.chat.contains("tools")) rr.chat["tools"] = json::array();
-        for (const auto & t : tools) {
-            const chat_tool d = t->definition();
-            rr.chat["tools"].push_back({ { "type", "function" },
-                                         { "function", { { "name", d.name }, { "description", d.description },
-                                                         { "parameters", json::parse(d.parameters) } } } });
-        }
-    }
+    agent_tools_add_to_body(rr.chat, tools);
     const file_reader files = [&st, &who](const std::string & id) { return st.db.file_read(who.id, id); };
     chat_call call = openai_chat_parse(rr.chat, st.mdl, st.cfg.limits, files, history);
     const bool contemplate = call.reasoning_mode && call.reason.mode == reason::REASON_MODE_CONTEMPLATE;
