@@ -21,7 +21,9 @@ packages=(build-essential cmake ninja-build ccache git pkg-config nodejs npm
           nlohmann-json3-dev libcpp-httplib-dev libsqlite3-dev libcurl4-openssl-dev
           libsodium-dev libstb-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libedit-dev
           bubblewrap python3 python3-numpy python3-pandas python3-matplotlib python3-scipy
-          python3-sklearn python3-pil python3-opencv)
+          python3-sklearn python3-pil python3-opencv
+          libgumbo-dev libpoppler-cpp-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng
+          libhnswlib-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
