@@ -5,11 +5,21 @@
 
 namespace muse::agent {
 
-// python (the sandboxed interpreter), artifacts (create/update_artifact), spawn_agent, and mcp
-// (every tool of the operator's MCP servers).
+// python (the sandboxed interpreter), artifacts (create/update_artifact), spawn_agent, mcp
+// (every tool of the operator's MCP servers), vision (read_text, crop_zoom, visual_grounding),
+// web (open_url, find_in_page, web_search), file_search (the user's files and conversations)
+// and memory (remember, forget).
 inline const std::vector<std::string> & tool_set_names() {
-    static const std::vector<std::string> names = { "python", "artifacts", "spawn_agent", "mcp" };
+    static const std::vector<std::string> names = { "python", "artifacts", "spawn_agent", "mcp",
+                                                    "vision", "web", "file_search", "memory" };
     return names;
+}
+
+// The names above as one comma-separated line, for messages.
+inline std::string tool_set_names_text() {
+    std::string out;
+    for (const auto & n : tool_set_names()) out += (out.empty() ? "" : ", ") + n;
+    return out;
 }
 
 // True when every comma-separated item of `list` is one of tool_set_names().

@@ -117,7 +117,7 @@ agent_tools agent_tools_start(const agent_options & o) {
     const bool want_mcp = std::find(o.tools.begin(), o.tools.end(), "mcp") != o.tools.end();
     for (const auto & name : o.tools) {
         if (!agent::tool_set_list(name)) {
-            throw input_error("--tools: unknown tool '" + name + "'; the server-side tools are python, artifacts, spawn_agent, mcp");
+            throw input_error("--tools: unknown tool '" + name + "'; the server-side tools are " + agent::tool_set_names_text());
         }
     }
     if (want_mcp && o.mcp_file.empty()) {

@@ -211,14 +211,14 @@ void run_command_add(CLI::App & app, command_runner & runner) {
             auto & o = *opts;
             // Every input is checked before the model loads.
             const std::string text = prompt_text(o);
-            // --tools NAMES (python, artifacts, spawn_agent, mcp) runs them; any other value is a
+            // --tools NAMES (tool_set_names()) runs them; any other value is a
             // file of tool definitions the model may call (shown, not run).
             if (agent::tool_set_list(o.gen.tools_file, &o.agent.tools)) {
                 o.gen.tools_file.clear();
             } else if (!o.gen.tools_file.empty() && o.gen.tools_file.find_first_of("/.") == std::string::npos &&
                        !std::filesystem::exists(o.gen.tools_file)) {
                 throw input_error("--tools " + o.gen.tools_file + ": not a file, and not only tool names; the tools muse "
-                                  "runs are python, artifacts, spawn_agent, mcp (comma-separated), or give a JSON file of "
+                                  "runs are " + agent::tool_set_names_text() + " (comma-separated), or give a JSON file of "
                                   "tool definitions");
             }
             if (!o.agent.mcp_file.empty() && std::find(o.agent.tools.begin(), o.agent.tools.end(), "mcp") == o.agent.tools.end()) {

@@ -108,7 +108,7 @@ std::vector<agent::tool_ptr> agent_tools_select(server_state & st, const std::sh
     for (const auto & name : names) {
         if (!seen.insert(name).second) continue;
         if (!agent::tool_set_list(name)) {
-            throw http_error(400, "unknown server-side tool '" + name + "' (python, artifacts, spawn_agent, mcp)", param);
+            throw http_error(400, "unknown server-side tool '" + name + "' (" + agent::tool_set_names_text() + ")", param);
         }
         if (!cfg.tools.count(name)) {
             throw http_error(400, "the server-side tool '" + name + "' is not enabled on this server; its operator starts "

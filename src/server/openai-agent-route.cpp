@@ -3,6 +3,7 @@
 // calls in muse.tool_calls. Streamed, the steps' text arrives as ordinary deltas and each call
 // as an extra chunk with no choices ({"choices": [], "muse": {"event": "tool_call", ...}}),
 // which standard clients skip.
+#include "agent/tool-names.h"
 #include "server/agent-run.h"
 #include "server/chat-run.h"
 #include "server/data-routes.h"
@@ -20,9 +21,9 @@ std::vector<std::string> chat_agent_tool_names(const json & body) {
     std::vector<std::string> names;
     if (!body.is_object() || !body.contains("muse") || !body["muse"].is_object() || !body["muse"].contains("tools")) return names;
     const json & t = body["muse"]["tools"];
-    if (!t.is_array()) throw http_error(400, "muse.tools must be an array of tool names (python, artifacts, spawn_agent, mcp)", "muse.tools");
+    if (!t.is_array()) throw http_error(400, "muse.tools must be an array of tool names (" + agent::tool_set_names_text() + ")", "muse.tools");
     for (const auto & n : t) {
-        if (!n.is_string()) throw http_error(400, "muse.tools must be an array of tool names (python, artifacts, spawn_agent, mcp)", "muse.tools");
+        if (!n.is_string()) throw http_error(400, "muse.tools must be an array of tool names (" + agent::tool_set_names_text() + ")", "muse.tools");
         names.push_back(n.get<std::string>());
     }
     return names;

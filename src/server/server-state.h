@@ -19,7 +19,7 @@ namespace muse::server {
 
 // Server-side tools: off unless the operator turns them on (`muse serve --tools`, `--mcp`).
 struct agent_config {
-    std::set<std::string>        tools;      // enabled: python, artifacts, spawn_agent, mcp
+    std::set<std::string>        tools;      // enabled: tool_set_names()
     agent::tool_ptr              python;     // the sandboxed interpreter, when enabled
     std::vector<agent::tool_ptr> mcp_tools;  // the operator's MCP servers' tools
     agent::loop_limits           limits;
