@@ -79,8 +79,8 @@ struct api_server::impl {
     const std::string  started_rfc3339 = rfc3339_of(started);
     const std::string  mdl_name = mdl.info().name;
 
-    impl(model & m, session & s, store::database & d, const server_config & c)
-        : mdl(m), cfg(c), db(d), sched(s, c.sched), st{ m, sched, d, cfg, stats }, sys(system_info_read()),
+    impl(model & m, session & s, store::database & d, const server_config & c, embedder * e)
+        : mdl(m), cfg(c), db(d), sched(s, c.sched), st{ m, sched, d, cfg, stats, e }, sys(system_info_read()),
           build_info(build_info_render(sys)) {}
 
     caller authenticate(const httplib::Request & req, bool admin) {
@@ -156,6 +156,8 @@ struct api_server::impl {
             [this](const httplib::Request & q, httplib::Response & r, const caller & w) { responses_get_handle(st, q, r, w); });
         add("DELETE", R"(/v1/responses/([A-Za-z0-9_-]+))", "responses", ROUTE_ACCESS_USER,
             [this](const httplib::Request & q, httplib::Response & r, const caller & w) { responses_delete_handle(st, q, r, w); });
+        add("POST", "/v1/embeddings", "embeddings", ROUTE_ACCESS_USER,
+            [this](const httplib::Request & q, httplib::Response & r, const caller & w) { embeddings_handle(st, q, r, w); });
         add("GET", R"(/v1/artifacts/([A-Za-z0-9_-]+))", "artifacts", ROUTE_ACCESS_USER,
             [this](const httplib::Request & q, httplib::Response & r, const caller & w) { artifact_get_handle(st, q, r, w); });
         // One list for both wire formats: OpenAI's fields (object, created, owned_by) and
@@ -206,8 +208,8 @@ struct api_server::impl {
     }
 };
 
-api_server::api_server(model & mdl, session & s, store::database & db, const server_config & cfg)
-    : impl_(std::make_unique<impl>(mdl, s, db, cfg)) {
+api_server::api_server(model & mdl, session & s, store::database & db, const server_config & cfg, embedder * embed)
+    : impl_(std::make_unique<impl>(mdl, s, db, cfg, embed)) {
     impl_->routes_add();
 }
 

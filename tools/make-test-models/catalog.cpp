@@ -74,6 +74,15 @@ vocab_spec vocab_qwen3(const path & dir) {
     return v;
 }
 
+// Qwen3-Embedding: Qwen3's tokenizer, which ends every input with <|endoftext|>; the model
+// pools that last token's state into the embedding.
+vocab_spec vocab_qwen3_embedding(const path & dir) {
+    vocab_spec v = vocab_qwen3(dir);
+    v.eos_id     = 151643;  // <|endoftext|>
+    v.add_eos    = true;
+    return v;
+}
+
 // muse-glimmer: the Llama 3 BPE vocab with reserved slots named for the tokens its template
 // and mtmd use. <|eom|> ends a message, not the turn, so it is deliberately not end-of-generation.
 vocab_spec vocab_muse_glimmer(const path & dir) {
@@ -127,6 +136,25 @@ text_hparams qwen3_tiny() {
     hp.n_ff           = 192;
     hp.rope_freq_base = 1000000.0f;
     hp.rms_eps        = 1e-6f;
+    return hp;
+}
+
+// Qwen3-Embedding's layout (qwen3 with last-token pooling) at toy size. The short training
+// context lets tests reach past it cheaply.
+text_hparams qwen3_embed_tiny() {
+    text_hparams hp;
+    hp.arch           = TEXT_ARCH_QWEN3;
+    hp.name           = "qwen3-embed-tiny";
+    hp.n_ctx_train    = 512;
+    hp.n_embd         = 64;
+    hp.n_layer        = 2;
+    hp.n_head         = 2;
+    hp.n_head_kv      = 1;
+    hp.head_dim       = 64;
+    hp.n_ff           = 192;
+    hp.rope_freq_base = 1000000.0f;
+    hp.rms_eps        = 1e-6f;
+    hp.pooling        = LLAMA_POOLING_TYPE_LAST;
     return hp;
 }
 
@@ -186,6 +214,7 @@ std::vector<catalog_entry> catalog_list(model_set set, const path & dir) {
     if (set == MODEL_SET_TINY) {
         entries.push_back(text_entry("llama-tiny.gguf", llama_tiny(), vocab_llama3(dir)));
         entries.push_back(text_entry("qwen3-tiny.gguf", qwen3_tiny(), vocab_qwen3(dir)));
+        entries.push_back(text_entry("qwen3-embed-tiny.gguf", qwen3_embed_tiny(), vocab_qwen3_embedding(dir)));
         entries.push_back(text_entry("muse-glimmer-tiny.gguf", muse_glimmer_tiny(), vocab_muse_glimmer(dir)));
         entries.push_back({ "muse-glimmer-tiny-mmproj.gguf", [](model_file & f) {
                                vision_hparams hp;

@@ -50,6 +50,9 @@ void keys_add(model_file & file, const text_hparams & hp, uint32_t n_vocab) {
     file.set_u32(key("rope.dimension_count"), hp.head_dim);
     file.set_f32(key("rope.freq_base"), hp.rope_freq_base);
     file.set_f32(key("attention.layer_norm_rms_epsilon"), hp.rms_eps);
+    if (hp.pooling != LLAMA_POOLING_TYPE_UNSPECIFIED) {
+        file.set_u32(key("pooling_type"), (uint32_t)hp.pooling);
+    }
 
     if (hp.arch == TEXT_ARCH_MUSE_GLIMMER) {
         file.set_u32(key("attention.sliding_window"), hp.n_swa);

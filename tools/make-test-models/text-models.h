@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "llama.h"
 #include "model-file.h"
 
 namespace muse::tools {
@@ -32,6 +33,9 @@ struct text_hparams {
     ggml_type   type_embd      = GGML_TYPE_Q8_0;  // token_embd and output
     uint32_t    file_type      = 1;               // general.file_type, a llama_ftype
     float       weight_stdev   = 0.02f;
+    // <arch>.pooling_type: how an embedding model pools its token states into one vector.
+    // UNSPECIFIED writes no key (a generative model).
+    enum llama_pooling_type pooling = LLAMA_POOLING_TYPE_UNSPECIFIED;  // "enum": llama.h has a function of that name
 
     // muse-glimmer only
     uint32_t          n_swa = 0;   // sliding window, in tokens

@@ -118,6 +118,9 @@ gguf_context_ptr vocab_load(const vocab_spec & spec) {
     if (spec.add_bos) {
         gguf_set_val_bool(vocab.get(), "tokenizer.ggml.add_bos_token", *spec.add_bos);
     }
+    if (spec.add_eos) {
+        gguf_set_val_bool(vocab.get(), "tokenizer.ggml.add_eos_token", *spec.add_eos);
+    }
 
     const std::string chat_template = text_file_read(spec.template_file, "chat template");
     gguf_set_val_str(vocab.get(), "tokenizer.chat_template", chat_template.c_str());

@@ -28,6 +28,7 @@ struct vocab_spec {
     std::optional<uint32_t>   eos_id;
     std::optional<uint32_t>   eot_id;
     std::optional<bool>       add_bos;
+    std::optional<bool>       add_eos;  // embedding models that pool the last token end every input with eos
 };
 
 // Returns a GGUF context holding only the edited tokenizer.* keys, ready for gguf_set_kv.
