@@ -5,6 +5,7 @@
 
 #include "store/database.h"
 #include "store/sqlite.h"
+#include "store/vector-index.h"
 
 namespace muse::store {
 
@@ -14,6 +15,8 @@ struct database::impl {
     int                   version = 0;
     // One connection for every thread: each call holds the lock for its whole transaction.
     std::mutex mutex;
+    // Each user's chunk vectors for nearest-neighbour search (retrieval.cpp), under `mutex`.
+    vector_index_set vectors;
 
     impl(const std::filesystem::path & dir, const std::string & db_path, int flags) :
         data_dir(dir), conn(db_path, flags) {}
@@ -32,6 +35,11 @@ user user_upsert(sqlite_connection & conn, const std::string & name, bool admin)
 // The caller holds impl::mutex. Deletes the row `id` of `table` when it is the user's; false
 // when there is none. `table` is one of the schema's names, never input.
 bool user_row_delete(sqlite_connection & conn, const char * table, int64_t user_id, const std::string & id);
+// The caller holds impl::mutex and a transaction. Indexes a just-appended message's text
+// (its content string or text parts; user and assistant messages) as conversation chunks.
+void message_chunks_add(sqlite_connection & conn, int64_t user_id, const message & m);
+// "<kind>:<source id>": the unit in which vector_index_set removes a source's vectors.
+std::string chunk_source_key(chunk_source source, const std::string & source_id);
 // Reads a user from columns (first, first+1, first+2, first+3) = id, name, admin, created_at.
 user user_from_row(const sqlite_statement & st, int first);
 

@@ -223,6 +223,8 @@ bool database::conversation_delete(int64_t user_id, const std::string & id) {
         if (!user_row_delete(impl_->conn, "conversations", user_id, id)) return false;
         sqlite_statement(impl_->conn, "DELETE FROM artifacts WHERE user_id = ? AND workspace = ?").bind(1, user_id).bind(2, id).run();
         tx.commit();
+        // Its chunks went with the row (a trigger, migration 3); their vectors leave the index.
+        impl_->vectors.remove_source(user_id, chunk_source_key(CHUNK_SOURCE_CONVERSATION, id));
     }
     std::error_code ec;
     std::filesystem::remove_all(workspace_dir(user_id, id), ec);
@@ -259,6 +261,7 @@ std::optional<message> database::message_append(int64_t user_id, const std::stri
         .bind(4, m.content)
         .bind(5, m.created_at)
         .run();
+    message_chunks_add(impl_->conn, user_id, m);  // searchable from the same commit on
     tx.commit();
     return m;
 }
@@ -286,18 +289,7 @@ std::vector<message> database::message_list(int64_t user_id, const std::string &
 // --- memory
 
 memory_item database::memory_add(int64_t user_id, const std::string & text) {
-    memory_item item;
-    item.id         = id_make("mem_");
-    item.text       = text;
-    item.created_at = now_seconds();
-    std::lock_guard lock(impl_->mutex);
-    sqlite_statement(impl_->conn, "INSERT INTO memory (id, user_id, text, created_at) VALUES (?, ?, ?, ?)")
-        .bind(1, item.id)
-        .bind(2, user_id)
-        .bind(3, item.text)
-        .bind(4, item.created_at)
-        .run();
-    return item;
+    return memory_add(user_id, text, std::vector<float>());  // retrieval.cpp: the row with its vector
 }
 
 std::vector<memory_item> database::memory_list(int64_t user_id) {

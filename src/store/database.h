@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "extract/chunk.h"
+
 namespace muse::store {
 
 struct store_error : std::runtime_error {
@@ -92,6 +94,28 @@ struct memory_item {
     int64_t     created_at = 0;
 };
 
+// --- retrieval: what a search may find
+enum chunk_source {
+    CHUNK_SOURCE_FILE,          // an uploaded file's extracted text; source id "file-..."
+    CHUNK_SOURCE_CONVERSATION,  // a message of a conversation; source id "conv_...", message id "msg_..."
+};
+const char * chunk_source_name(chunk_source s);  // "file", "conversation"
+
+struct search_hit {
+    int64_t      chunk_id = 0;
+    chunk_source source   = CHUNK_SOURCE_FILE;
+    std::string  source_id;
+    std::string  message_id;  // conversations: the message the span is in; files: ""
+    std::string  title;       // the filename, or the conversation's title
+    int64_t      start = 0;   // byte span [start, end) of the file's text (or the message's text)
+    int64_t      end   = 0;
+    std::string  text;
+    int          bm25_rank   = 0;  // 1-based place among the text matches; 0: not a text match
+    int          vector_rank = 0;  // 1-based place among the nearest vectors; 0: not among them
+    float        similarity  = 0;  // cosine to the query vector when vector_rank > 0
+    double       score       = 0;  // reciprocal rank fusion of the two ranks (k = 60)
+};
+
 class database {
   public:
     // Opens (creating when missing) <data_dir>/muse.db in WAL mode and applies pending
@@ -156,15 +180,47 @@ class database {
     std::vector<memory_item> memory_list(int64_t user_id);
     bool                     memory_delete(int64_t user_id, const std::string & id);
 
+    // --- retrieval (retrieval.cpp): chunks of the user's files and conversations, BM25 over
+    // their text (SQLite FTS5) and cosine over their vectors (hnswlib), fused; memory ranked
+    // for a prompt. Vectors are the caller's (an embedding model): optional everywhere, one
+    // float32 vector per span, all of one dims. Bad vectors throw std::invalid_argument.
+
+    // Stores the spans of one source (`title`: its filename or title) in one transaction,
+    // beside any it already has (to re-index, chunks_delete first). `vectors`: empty, or one
+    // per span. False (nothing stored) when the source is not the user's file or conversation
+    // (deleted meanwhile). Messages are indexed by message_append itself.
+    bool   chunks_add(int64_t user_id, chunk_source source, const std::string & source_id, const std::string & title,
+                      const std::vector<extract::chunk_span> & spans, const std::vector<std::vector<float>> & vectors = {});
+    // Removes the source's chunks and vectors; the number removed.
+    size_t chunks_delete(int64_t user_id, chunk_source source, const std::string & source_id);
+    // The user's best `k` chunks for `query` (any text: it is searched as words, never as FTS
+    // syntax) and, when given, the embedding of the query. `kinds` empty: every source kind.
+    std::vector<search_hit> search(int64_t user_id, const std::string & query, const std::vector<float> & query_vector,
+                                   size_t k, const std::vector<chunk_source> & kinds = {});
+
+    // A memory item with its embedding (`vector` empty: none).
+    memory_item              memory_add(int64_t user_id, const std::string & text, const std::vector<float> & vector);
+    // The items most worth putting in a prompt about `query`: similarity (cosine to
+    // `query_vector` for items with a vector of its dims, else the share of the query's words
+    // the item has) plus a little recency, best first; at most `max_items` whose texts add up
+    // to at most `max_chars` bytes. A small memory is shown whole; nothing when memory is off.
+    std::vector<memory_item> memory_relevant(int64_t user_id, const std::string & query,
+                                             const std::vector<float> & query_vector, size_t max_items,
+                                             size_t max_chars);
+    // Whether the user's memory is used (remembered, shown to the model). On until turned off.
+    bool                     memory_enabled(int64_t user_id);
+    void                     memory_enabled_set(int64_t user_id, bool enabled);
+
     // --- audit of tool use and privacy actions
     void audit_add(int64_t user_id, const std::string & action, const std::string & detail_json);
 
     // --- privacy
     // Everything stored about the user as one JSON document (text): user, keys (ids and
-    // dates, never hashes), conversations with messages, file metadata, memory, audit.
+    // dates, never hashes), conversations with messages, file metadata, memory, settings,
+    // audit. (Search chunks are derived from the files and messages: not repeated.)
     std::string user_export(int64_t user_id);
-    // Deletes all of it: messages, conversations, files (and their bytes), memory, audit,
-    // keys and the user row.
+    // Deletes all of it: messages, conversations, files (and their bytes), their search
+    // chunks and vectors, memory, settings, audit, keys and the user row.
     void        user_delete(int64_t user_id);
 
   private:

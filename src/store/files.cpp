@@ -188,6 +188,8 @@ bool database::file_delete(int64_t user_id, const std::string & id) {
         std::lock_guard lock(impl_->mutex);
         if (!user_row_delete(impl_->conn, "files", user_id, id))
             return false;
+        // Its chunks went with the row (a trigger, migration 3); their vectors leave the index.
+        impl_->vectors.remove_source(user_id, chunk_source_key(CHUNK_SOURCE_FILE, id));
     }
     // The row is gone (and committed) first: a crash here leaves unreachable bytes, never a
     // row without its file.

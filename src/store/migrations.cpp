@@ -7,7 +7,7 @@ namespace muse::store {
 namespace {
 
 // Append only: a released migration never changes, a change is a new entry.
-constexpr std::array<const char *, 2> k_migrations = {
+constexpr std::array<const char *, 3> k_migrations = {
     // 1: users, keys, conversations and messages, files, memory, audit.
     R"sql(
 CREATE TABLE users (
@@ -92,6 +92,55 @@ CREATE TABLE artifacts (
     PRIMARY KEY (id, version)
 );
 CREATE INDEX artifacts_workspace ON artifacts(user_id, workspace);
+)sql",
+    // 3: retrieval. The user's files and conversations cut into chunks (byte spans of the
+    // source's text; a conversation's spans are into one message's text, `message_id`), each
+    // with an optional float32 embedding, a BM25 index over their text, memory embeddings and
+    // per-user settings. AUTOINCREMENT: a chunk id once cited never names another chunk.
+    // The triggers keep the FTS index and the chunks in step with their sources in the same
+    // statement, so no path that deletes a file or a conversation can leave its text findable.
+    R"sql(
+CREATE TABLE chunks (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id     INTEGER NOT NULL REFERENCES users(id),
+    source_kind TEXT    NOT NULL CHECK (source_kind IN ('file', 'conversation')),
+    source_id   TEXT    NOT NULL,
+    message_id  TEXT    NOT NULL DEFAULT '',
+    title       TEXT    NOT NULL,
+    start_byte  INTEGER NOT NULL,
+    end_byte    INTEGER NOT NULL,
+    text        TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    embedding   BLOB,
+    dims        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX chunks_source ON chunks(user_id, source_kind, source_id);
+CREATE INDEX chunks_vectors ON chunks(user_id, dims);
+CREATE VIRTUAL TABLE chunks_fts USING fts5(
+    text, content = 'chunks', content_rowid = 'id', tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts (rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER chunks_fts_update AFTER UPDATE OF text ON chunks BEGIN
+    INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO chunks_fts (rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER files_chunks_delete AFTER DELETE ON files BEGIN
+    DELETE FROM chunks WHERE user_id = old.user_id AND source_kind = 'file' AND source_id = old.id;
+END;
+CREATE TRIGGER conversations_chunks_delete AFTER DELETE ON conversations BEGIN
+    DELETE FROM chunks WHERE user_id = old.user_id AND source_kind = 'conversation' AND source_id = old.id;
+END;
+ALTER TABLE memory ADD COLUMN embedding BLOB;
+ALTER TABLE memory ADD COLUMN dims INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE user_settings (
+    user_id        INTEGER PRIMARY KEY REFERENCES users(id),
+    memory_enabled INTEGER NOT NULL DEFAULT 1
+);
 )sql",
 };
 

@@ -102,6 +102,11 @@ std::string database::user_export(int64_t user_id) {
                 { { "id", st.column_text(0) }, { "text", st.column_text(1) }, { "created_at", st.column_int(2) } });
         }
     }
+    {
+        sqlite_statement st(conn, "SELECT memory_enabled FROM user_settings WHERE user_id = ?");
+        st.bind(1, user_id);
+        doc["settings"] = { { "memory_enabled", !st.step() || st.column_int(0) != 0 } };
+    }
     doc["audit"] = json::array();
     {
         sqlite_statement st(conn, "SELECT action, detail, created_at FROM audit WHERE user_id = ? ORDER BY rowid");
@@ -146,12 +151,15 @@ void database::user_delete(int64_t user_id) {
                  "DELETE FROM audit WHERE user_id = ?",
                  "DELETE FROM responses WHERE user_id = ?",
                  "DELETE FROM artifacts WHERE user_id = ?",
+                 "DELETE FROM chunks WHERE user_id = ?",
+                 "DELETE FROM user_settings WHERE user_id = ?",
                  "DELETE FROM api_keys WHERE user_id = ?",
                  "DELETE FROM users WHERE id = ?",
              }) {
             sqlite_statement(impl_->conn, sql).bind(1, user_id).run();
         }
         tx.commit();
+        impl_->vectors.drop(user_id);
     }
     for (const char * kind : { "files", "workspaces" }) {
         const std::filesystem::path dir = impl_->data_dir / kind / std::to_string(user_id);
