@@ -1,5 +1,6 @@
 #include "agent/loop.h"
 
+#include "agent/image-set.h"
 #include "agent/text-cap.h"
 #include "engine/error.h"
 
@@ -46,7 +47,10 @@ std::string call_result_text(const call_record & r, size_t max_chars) {
     if (r.outcome != CALL_OUTCOME_OK && r.outcome != CALL_OUTCOME_TOOL_ERROR) {
         text = std::string("error (") + call_outcome_name(r.outcome) + "): " + text;
     }
-    for (const auto & img : r.result.images) text += "\n[image: " + img.name + " (" + img.mime + ")]";
+    for (const auto & img : r.result.images) {
+        text += "\n[image" + (img.number > 0 ? " " + std::to_string(img.number) : std::string()) + ": " + img.name +
+                " (" + img.mime + ")]";
+    }
     if (!r.result.files.empty()) {
         text += "\n[files in /mnt/data:";
         for (const auto & f : r.result.files) text += " " + f.path + " (" + std::to_string(f.bytes) + " bytes)";
@@ -81,7 +85,11 @@ void strings_cap(json & schema, int n) {
         return;
     }
     if (!schema.is_object()) return;
-    if (schema.value("type", json()) == "string" && !schema.contains("maxLength") && !schema.contains("enum")) schema["maxLength"] = n;
+    // The operator's bound is an upper bound: a tool's own smaller maxLength stays.
+    if (schema.value("type", json()) == "string" && !schema.contains("enum") &&
+        (!schema.contains("maxLength") || !schema["maxLength"].is_number_integer() || schema["maxLength"].get<int64_t>() > n)) {
+        schema["maxLength"] = n;
+    }
     for (auto & [k, v] : schema.items()) {
         if (k != "enum" && k != "const" && k != "default") strings_cap(v, n);
     }
@@ -301,6 +309,12 @@ loop_outcome loop_run(chat_request request, const loop_params & params, const ge
                     r.result.is_error = true;
                 }
                 r.secs = std::chrono::duration<double>(clock_type::now() - started[i]).count();
+            }
+            // The images join the run's numbered set in call order, so a later call (crop_zoom,
+            // read_text) can name them.
+            for (size_t i = first; i < last; ++i) {
+                if (!params.context.images) break;
+                for (auto & img : records[i].result.images) img.number = params.context.images->add(img.name, img.mime, img.bytes);
             }
             for (size_t i = first; i < last; ++i) {
                 if (events.call_finished) events.call_finished(records[i]);

@@ -21,12 +21,15 @@
 
 namespace muse::agent {
 
+class image_set;  // agent/image-set.h
+
 // An image a call produced (a figure shown with plt.show(), a screenshot): the user sees it, a
 // vision model may look at it.
 struct tool_image {
     std::string name;   // e.g. "figure-1.png"; also saved under the work dir when `saved`
     std::string mime;   // "image/png"
     std::string bytes;  // the encoded image
+    int32_t     number = 0;  // its number among the run's images (image_set), once the loop added it
 };
 
 // A file a call created or changed in the conversation's work dir (/mnt/data in the sandbox).
@@ -49,6 +52,7 @@ struct tool_context {
     std::filesystem::path work_dir;         // the conversation's files (the sandbox's /mnt/data)
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
     const std::atomic<bool> * cancel = nullptr;  // set: stop as soon as possible
+    std::shared_ptr<image_set> images;  // the run's images (may be null)
 };
 
 class tool {
