@@ -2,7 +2,12 @@
 
 #include "agent/contemplate-loops.h"
 #include "agent/tool-names.h"
+#include "agent/tools/crop-zoom.h"
+#include "agent/tools/memory-tools.h"
+#include "agent/tools/read-text.h"
 #include "agent/tools/spawn-agent.h"
+#include "agent/tools/visual-grounding.h"
+#include "engine/embedder.h"
 #include "server/chat-run.h"
 #include "engine/model.h"
 #include "server/http-error.h"
@@ -54,7 +59,43 @@ std::string hex_digest(const std::string & text) {
     return hex;
 }
 
+// visual_grounding's model call: the image and the prompt as one user message, the answer
+// held to the schema, run as a job like any step (so it batches with the other requests).
+agent::vision_fn agent_vision(server_state & st, const std::shared_ptr<agent_scope> & scope) {
+    return [&st, scope](const agent::image_entry & img, const std::string & prompt, const json & schema,
+                        const agent::tool_context &) {
+        chat_call sub;
+        sub.params.max_tokens          = 1024;
+        sub.params.sampling.temperature = 0;
+        sub.timeout_secs               = st.cfg.limits.timeout_secs;
+        std::vector<uint8_t> bytes(img.bytes->begin(), img.bytes->end());
+        sub.media->push_back(media::from_bytes(st.mdl.projector(), std::move(bytes), "image " + std::to_string(img.number),
+                                               st.cfg.limits.media));
+        chat_request r;
+        chat_message m;
+        m.role  = "user";
+        m.parts = { { CHAT_PART_TYPE_MEDIA, "", 0 }, { CHAT_PART_TYPE_TEXT, prompt, 0 } };
+        r.messages.push_back(std::move(m));
+        r.json_schema     = schema.dump();
+        r.enable_thinking = false;
+        auto out = agent_generate(st, sub, scope)(r, {});
+        return out.parsed.content;
+    };
+}
+
 }  // namespace
+
+agent::embed_fn agent_embed_fn(server_state & st) {
+    if (!st.embed) return nullptr;
+    embedder * e = st.embed;
+    return [e](const std::vector<std::string> & texts) { return e->embed(texts); };
+}
+
+server_limits agent_parse_limits(const server_state & st, const std::vector<std::string> & names) {
+    server_limits l = st.cfg.limits;
+    l.images_for_tools = std::find(names.begin(), names.end(), "vision") != names.end();
+    return l;
+}
 
 void agent_tools_add_to_body(json & body, const std::vector<agent::tool_ptr> & tools) {
     if (tools.empty()) return;
@@ -112,7 +153,7 @@ std::vector<agent::tool_ptr> agent_tools_select(server_state & st, const std::sh
         }
         if (!cfg.tools.count(name)) {
             throw http_error(400, "the server-side tool '" + name + "' is not enabled on this server; its operator starts "
-                                  "muse serve with --tools " + name + (name == "mcp" ? " and --mcp FILE" : ""),
+                                  "muse serve with --tools " + name + (name == "mcp" ? " and --mcp FILE" : name == "web" ? " (or --web)" : ""),
                              param, "tool_not_enabled");
         }
         if (name == "python" && cfg.python) tools.push_back(cfg.python);
@@ -122,6 +163,27 @@ std::vector<agent::tool_ptr> agent_tools_select(server_state & st, const std::sh
             tools.push_back(agent::update_artifact_tool(store));
         }
         if (name == "mcp") tools.insert(tools.end(), cfg.mcp_tools.begin(), cfg.mcp_tools.end());
+        if (name == "web") tools.insert(tools.end(), cfg.web_tools.begin(), cfg.web_tools.end());
+        if (name == "vision") {
+            const agent::image_count_fn count = [scope] { return scope->images ? scope->images->size() : 0; };
+            agent::read_text_options ro;
+            ro.image_count = count;
+            tools.push_back(agent::read_text_tool(ro));
+            agent::crop_zoom_options co;
+            co.image_count = count;
+            tools.push_back(agent::crop_zoom_tool(co));
+            if (st.mdl.projector()) {
+                agent::visual_grounding_options vo;
+                vo.image_count = count;
+                vo.family = st.mdl.info().arch.rfind("qwen", 0) == 0 ? "qwen" : "generic";
+                tools.push_back(agent::visual_grounding_tool(agent_vision(st, scope), vo));
+            }
+        }
+        if (name == "file_search") tools.push_back(agent::file_search_tool(st.db, agent_embed_fn(st)));
+        if (name == "memory") {
+            tools.push_back(agent::remember_tool(st.db, agent_embed_fn(st)));
+            tools.push_back(agent::forget_tool(st.db));
+        }
         if (name == "spawn_agent") {
             chat_call sub;
             sub.params.max_tokens = cfg.subagent_max_tokens;

@@ -4,6 +4,7 @@
 // every other request), artifacts in the store, and one audit record per tool call.
 #include "agent/loop.h"
 #include "agent/tools/artifacts.h"
+#include "agent/tools/file-search.h"
 #include "server/server-state.h"
 
 #include <atomic>
@@ -20,7 +21,15 @@ struct agent_scope {
     caller            who;
     std::string       workspace;
     std::atomic<bool> cancel{ false };
+    std::shared_ptr<agent::image_set> images;  // the request's images, once it is parsed (the seeing tools' bound)
 };
+
+// The parse limits of an agent request: with the vision tools, a model that cannot see takes
+// the request's images for the tools (server_limits::images_for_tools).
+server_limits agent_parse_limits(const server_state & st, const std::vector<std::string> & names);
+
+// The server's embedding model as the tools' embed_fn (nullptr when none is loaded).
+agent::embed_fn agent_embed_fn(server_state & st);
 
 // The tools named in `names` (each one the operator enabled with `muse serve --tools`; 400
 // naming `param` otherwise).

@@ -2,6 +2,7 @@
 // tool_use, tool_result, thinking), tools, extended thinking, streaming events.
 #include "engine/model.h"
 #include "server/chat-run.h"
+#include "server/memory-context.h"
 #include "server/data-routes.h"
 #include "server/deferred-json.h"
 #include "server/json-fields.h"
@@ -214,6 +215,7 @@ void messages_count_tokens_handle(server_state & st, const httplib::Request & re
 void messages_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who) {
     const json  body  = body_json(req);
     chat_call   call  = anthropic_parse(body, st.mdl, st.cfg.limits);
+    if (const json mem = memory_context_apply(st, who, call, body); !mem.empty()) res.set_header("x-muse-memory", memory_used_header(mem));
     const std::string model = body.is_object() && body.contains("model") && body["model"].is_string() ?
                                   body["model"].get<std::string>() : st.cfg.model_id;
     auto run = chat_run_start(st, call, std::to_string(who.id));

@@ -40,11 +40,27 @@ std::string base64_decode(const std::string & in, const std::string & param) {
     return out;
 }
 
+namespace {
+
+const char * image_mime(media_kind k) {
+    switch (k) {
+        case MEDIA_KIND_PNG:  return "image/png";
+        case MEDIA_KIND_JPEG: return "image/jpeg";
+        case MEDIA_KIND_BMP:  return "image/bmp";
+        case MEDIA_KIND_GIF:  return "image/gif";
+        default:              return nullptr;
+    }
+}
+
+}  // namespace
+
 size_t media_add(chat_call & call, const model & mdl, std::string bytes, const std::string & origin,
                  const server_limits & limits) {
     try {
         std::vector<uint8_t> data(bytes.begin(), bytes.end());
+        const media_kind kind = media_kind_sniff(data.data(), data.size());
         call.media->push_back(media::from_bytes(mdl.projector(), std::move(data), origin, limits.media));
+        if (const char * mime = image_mime(kind)) call.images->add(origin, mime, std::move(bytes));
     } catch (const limit_error & e) {
         throw http_error(413, e.what(), origin, "media_too_large");
     } catch (const input_error & e) {
@@ -53,6 +69,24 @@ size_t media_add(chat_call & call, const model & mdl, std::string bytes, const s
         throw http_error(no_projector ? 422 : 400, msg, origin, no_projector ? "media_unsupported" : "invalid_media");
     }
     return call.media->size() - 1;
+}
+
+std::string image_add_for_tools(chat_call & call, std::string bytes, const std::string & origin,
+                                const server_limits & limits) {
+    std::string detected;
+    const media_kind kind = media_kind_sniff(reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size(), &detected);
+    const char * mime = image_mime(kind);
+    if (!mime) {
+        throw http_error(400, origin + ": not an image muse reads (PNG, JPEG, BMP, GIF)" +
+                                  (detected.empty() ? std::string() : "; it is " + detected),
+                         origin, "invalid_media");
+    }
+    if (bytes.size() > limits.media.max_bytes) {
+        throw http_error(413, origin + ": the image has " + std::to_string(bytes.size()) + " bytes, over the limit of " +
+                                  std::to_string(limits.media.max_bytes), origin, "media_too_large");
+    }
+    const int32_t n = call.images->add(origin, mime, std::move(bytes));
+    return "[image " + std::to_string(n) + ": this model cannot see images; read_text reads the text in it]";
 }
 
 void choice_tracker::push(const std::string & text) {

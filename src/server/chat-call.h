@@ -1,6 +1,7 @@
 #pragma once
 // One chat call, whichever wire format it came in (OpenAI chat completions or Anthropic
 // messages): what to render, the media, how to sample, how many choices, which mode.
+#include "agent/image-set.h"
 #include "agent/loop.h"
 #include "engine/chat-prompt.h"
 #include "engine/media.h"
@@ -28,6 +29,9 @@ struct server_limits {
     int32_t      max_messages   = 1024;
     double       timeout_secs   = 600;    // per request
     media_limits media{ 32u << 20, 16'777'216, 600.0 };
+    // A model without an image projector takes the request's images for its tools only
+    // (read_text reads them): each becomes a text note with its number instead of a 422.
+    bool         images_for_tools = false;
 };
 
 struct chat_call {
@@ -35,6 +39,8 @@ struct chat_call {
     // Shared, so that a call copies cheaply (the agent loop runs one call per step); read-only
     // once the request is parsed.
     std::shared_ptr<std::vector<muse::media>> media = std::make_shared<std::vector<muse::media>>();
+    // The request's images as sent, numbered from 1 in order: what the seeing tools work on.
+    std::shared_ptr<agent::image_set> images = std::make_shared<agent::image_set>();
     sequence_params       params;
     int                   n             = 1;
     bool                  stream        = false;
@@ -50,9 +56,15 @@ struct chat_call {
 // Returns a stored file's bytes for the caller, nullopt when it is not theirs.
 using file_reader = std::function<std::optional<std::string>(const std::string & file_id)>;
 
-// Reads a media payload (bytes already base64-decoded) into `call.media`; limits → 413.
+// Reads a media payload (bytes already base64-decoded) into `call.media` (an image also into
+// `call.images`); limits → 413.
 size_t media_add(chat_call & call, const model & mdl, std::string bytes, const std::string & origin,
                  const server_limits & limits);
+
+// An image for the tools only (limits.images_for_tools on a model that cannot see): checked,
+// added to `call.images`; returns the text that stands in the message for it.
+std::string image_add_for_tools(chat_call & call, std::string bytes, const std::string & origin,
+                                const server_limits & limits);
 
 // Keeps only the tool named `name` and requires a call of it (both wire formats' forced choice).
 void tool_choice_force(chat_call & call, const std::string & name, const std::string & param);

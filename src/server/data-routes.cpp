@@ -1,5 +1,7 @@
 #include "server/data-routes.h"
 
+#include "agent/file-index.h"
+#include "server/agent-run.h"
 #include "server/json-fields.h"
 #include "server/wire-util.h"
 
@@ -45,7 +47,13 @@ void data_routes_add(server_state & st, const route_adder & add) {
         std::string purpose = req.has_file("purpose") ? req.get_file_value("purpose").content : "user_data";
         if (file.content.empty()) throw http_error(400, "the file is empty", "file", "empty_file");
         const std::string name = file.filename.empty() ? "upload" : file.filename;
-        json_send(res, file_json(st.db.file_put(who.id, name, purpose, file.content)));
+        const auto        rec  = st.db.file_put(who.id, name, purpose, file.content);
+        // Indexed before the answer, so that a file_search right after finds it.
+        const auto idx = agent::file_index(st.db, who.id, rec, file.content, agent_embed_fn(st));
+        json out = file_json(rec);
+        out["muse"] = { { "kind", idx.extracted.kind }, { "chunks", idx.chunks }, { "embedded", idx.vectors } };
+        if (!idx.extracted.note.empty()) out["muse"]["note"] = idx.extracted.note;
+        json_send(res, out);
     });
     add("GET", "/v1/files", "files", ROUTE_ACCESS_USER, [&st](const httplib::Request &, httplib::Response & res, const caller & who) {
         json data = json::array();
@@ -123,9 +131,31 @@ void data_routes_add(server_state & st, const route_adder & add) {
     add("POST", "/v1/memory", "memory", ROUTE_ACCESS_USER, [&st](const httplib::Request & req, httplib::Response & res, const caller & who) {
         const std::string text = str_field(body_json(req), "text", "", true);
         if (text.empty() || text.size() > 8192) throw http_error(400, "text must be 1 to 8192 bytes", "text");
-        const auto m = st.db.memory_add(who.id, text);
+        std::vector<float> vec;
+        if (auto embed = agent_embed_fn(st)) {
+            try {
+                vec = embed({ text })[0];
+            } catch (const std::exception &) {
+                // Over the embedding model's context: the item is found by its words.
+            }
+        }
+        const auto m = st.db.memory_add(who.id, text, vec);
         json_send(res, { { "id", m.id }, { "object", "memory" }, { "text", m.text }, { "created_at", m.created_at } });
     });
+    // Whether the user's memory is used at all (on until turned off): {"enabled": bool}.
+    add("GET", "/v1/memory/settings", "memory", ROUTE_ACCESS_USER,
+        [&st](const httplib::Request &, httplib::Response & res, const caller & who) {
+            json_send(res, { { "object", "memory.settings" }, { "enabled", st.db.memory_enabled(who.id) } });
+        });
+    add("POST", "/v1/memory/settings", "memory", ROUTE_ACCESS_USER,
+        [&st](const httplib::Request & req, httplib::Response & res, const caller & who) {
+            const json body = body_json(req);
+            if (!body.is_object() || !body.contains("enabled") || !body["enabled"].is_boolean()) {
+                throw http_error(400, "send {\"enabled\": true} or {\"enabled\": false}", "enabled");
+            }
+            st.db.memory_enabled_set(who.id, body["enabled"].get<bool>());
+            json_send(res, { { "object", "memory.settings" }, { "enabled", st.db.memory_enabled(who.id) } });
+        });
     add("DELETE", R"(/v1/memory/([^/]+))", "memory", ROUTE_ACCESS_USER,
         [&st](const httplib::Request & req, httplib::Response & res, const caller & who) {
             if (!st.db.memory_delete(who.id, req.matches[1])) {

@@ -5,6 +5,7 @@
 // which standard clients skip.
 #include "agent/tool-names.h"
 #include "server/agent-run.h"
+#include "server/memory-context.h"
 #include "server/chat-run.h"
 #include "server/data-routes.h"
 #include "server/json-fields.h"
@@ -38,7 +39,9 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
     auto tools              = agent_tools_select(st, scope, names, "muse.tools");
     agent_tools_add_to_body(body, tools);
     const file_reader files = [&st, &who](const std::string & fid) { return st.db.file_read(who.id, fid); };
-    chat_call call = openai_chat_parse(body, st.mdl, st.cfg.limits, files, history);
+    chat_call call = openai_chat_parse(body, st.mdl, agent_parse_limits(st, names), files, history);
+    const json memory_used = memory_context_apply(st, who, call, body);
+    if (!memory_used.empty()) res.set_header("x-muse-memory", memory_used_header(memory_used));
     const bool contemplate = call.reasoning_mode && call.reason.mode == reason::REASON_MODE_CONTEMPLATE;
     if ((call.reasoning_mode && !contemplate) || call.n != 1) {
         throw http_error(400, "muse.tools runs one answer: n must be 1, and muse.mode instant, thinking or contemplate "
@@ -46,6 +49,8 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
                          call.n != 1 ? "n" : "muse.mode");
     }
     auto          params  = agent_loop_params(st, scope, tools);
+    params.context.images = call.images;
+    scope->images         = call.images;
     // Each contemplating agent would add to the one media list at once: images stay text there.
     if (!contemplate) agent_images_to_media(st, params, call);
     const int64_t created = unix_now();

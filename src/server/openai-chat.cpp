@@ -58,8 +58,12 @@ std::vector<chat_part> content_parts(const json & content, const std::string & w
                 throw http_error(400, up + ": muse fetches nothing from the network; send a data: URL or an uploaded file id",
                                  up, "remote_url");
             }
-            cp.type        = CHAT_PART_TYPE_MEDIA;
-            cp.media_index = media_add(call, mdl, std::move(bytes), up, limits);
+            if (!mdl.projector() && limits.images_for_tools) {
+                cp.text = image_add_for_tools(call, std::move(bytes), up, limits);
+            } else {
+                cp.type        = CHAT_PART_TYPE_MEDIA;
+                cp.media_index = media_add(call, mdl, std::move(bytes), up, limits);
+            }
         } else if (type == "input_audio") {
             const json & ia = obj_field(part, "input_audio", p, true);
             cp.type        = CHAT_PART_TYPE_MEDIA;

@@ -2,6 +2,7 @@
 // reasoning modes through the `muse` extension, and conversations that grow as messages
 // complete.
 #include "server/chat-run.h"
+#include "server/memory-context.h"
 #include "server/data-routes.h"
 #include "server/deferred-json.h"
 #include "server/json-fields.h"
@@ -86,6 +87,8 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
     }
     const file_reader files = [&st, &who](const std::string & id) { return st.db.file_read(who.id, id); };
     chat_call call = openai_chat_parse(body, st.mdl, st.cfg.limits, files, history);
+    const json memory_used = memory_context_apply(st, who, call, body);
+    if (!memory_used.empty()) res.set_header("x-muse-memory", memory_used_header(memory_used));
     const reason::reason_mode mode = call.reason.mode;
     auto run = chat_run_start(st, call, std::to_string(who.id), conv);
     // The request's messages are part of the conversation once the request runs.
@@ -98,7 +101,7 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
     if (!call.stream) {
         deferred_json_send(
             res, run,
-            [&st, run, who, conv, id, created, model, mode] {
+            [&st, run, who, conv, id, created, model, mode, memory_used] {
                 chat_run_finish(st, *run);
                 json choices = json::array();
                 for (size_t i = 0; i < run->choices.size(); ++i) {
@@ -111,6 +114,7 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
                 json out = { { "id", id }, { "object", "chat.completion" }, { "created", created }, { "model", model },
                              { "choices", choices }, { "usage", usage_json(*run) } };
                 if (run->reasoning_mode) out["muse"] = reason_result_json(run->j->reason_result, mode);
+                if (!memory_used.empty()) out["muse"]["memory_used"] = memory_used;
                 return out.dump(-1, ' ', false, json::error_handler_t::replace);
             },
             [](const http_error & e) { return error_body(e, WIRE_FORMAT_OPENAI); });

@@ -5,6 +5,7 @@
 // in the `muse.tools` extension. previous_response_id continues a stored response's
 // conversation (and its workspace: files and artifacts).
 #include "server/agent-run.h"
+#include "server/memory-context.h"
 #include "server/chat-run.h"
 #include "server/json-fields.h"
 #include "server/openai-chat.h"
@@ -175,6 +176,14 @@ class response_emitter {
             item["output"] = r.result.text;
             item["outcome"] = agent::call_outcome_name(r.outcome);
             item["detail"] = r.result.detail;
+            if (!r.result.images.empty()) {  // a crop, an annotated copy: the numbers later calls name them by
+                json imgs = json::array();
+                for (const auto & img : r.result.images) {
+                    imgs.push_back({ { "number", img.number }, { "name", img.name },
+                                     { "url", "data:" + img.mime + ";base64," + base64_encode(img.bytes) } });
+                }
+                item["images"] = std::move(imgs);
+            }
         }
         event("response.output_item.done", { { "output_index", idx }, { "item", item } });
     }
@@ -317,6 +326,11 @@ responses_request responses_read(const json & body) {
                         rr.file_ids.push_back(f.get<std::string>());
                     }
                 }
+            } else if (type == "web_search" || type == "web_search_preview") {
+                rr.server_tools.push_back("web");
+            } else if (type == "file_search") {
+                // The user's own files and conversations: muse has one store per user, not vector stores.
+                rr.server_tools.push_back("file_search");
             } else if (type == "mcp") {
                 if (t.contains("server_url") || t.contains("connector_id")) {
                     throw http_error(400, p + ": muse connects only to the MCP servers its operator configured (muse serve "
@@ -325,8 +339,8 @@ responses_request responses_read(const json & body) {
                 }
                 rr.server_tools.push_back("mcp");
             } else {
-                throw http_error(400, p + ": tool type '" + type + "' is not supported (function, code_interpreter, mcp; "
-                                          "muse's artifacts and spawn_agent go in muse.tools)", p + ".type");
+                throw http_error(400, p + ": tool type '" + type + "' is not supported (function, code_interpreter, web_search, file_search, mcp; "
+                                          "muse's other tools go in muse.tools)", p + ".type");
             }
         }
     }
@@ -335,6 +349,10 @@ responses_request responses_read(const json & body) {
         const std::string type = body["tool_choice"].value("type", "");
         if (type == "code_interpreter") {
             rr.forced_builtin = "python";
+        } else if (type == "web_search" || type == "web_search_preview") {
+            rr.forced_builtin = "web_search";
+        } else if (type == "file_search") {
+            rr.forced_builtin = "file_search";
         } else if (type == "mcp") {
             rr.forced_builtin = str_field(body["tool_choice"], "server_label", "tool_choice", true) + "." +
                                 str_field(body["tool_choice"], "name", "tool_choice", true);
@@ -414,7 +432,9 @@ void responses_create_handle(server_state & st, const httplib::Request & req, ht
     for (const auto & t : st.cfg.agent.mcp_tools) mcp_names.insert(t->definition().name);
     agent_tools_add_to_body(rr.chat, tools);
     const file_reader files = [&st, &who](const std::string & id) { return st.db.file_read(who.id, id); };
-    chat_call call = openai_chat_parse(rr.chat, st.mdl, st.cfg.limits, files, history);
+    chat_call call = openai_chat_parse(rr.chat, st.mdl, agent_parse_limits(st, rr.server_tools), files, history);
+    const json memory_used = memory_context_apply(st, who, call, body);
+    if (!memory_used.empty()) res.set_header("x-muse-memory", memory_used_header(memory_used));
     const bool contemplate = call.reasoning_mode && call.reason.mode == reason::REASON_MODE_CONTEMPLATE;
     if (call.reasoning_mode && !contemplate) {
         throw http_error(400, "muse.mode orchestrate is not available through /v1/responses; give the model sub-agents with "
@@ -422,6 +442,8 @@ void responses_create_handle(server_state & st, const httplib::Request & req, ht
     }
     // code_interpreter's files go into the workspace's /mnt/data before the run.
     auto params = agent_loop_params(st, scope, tools);
+    params.context.images = call.images;
+    scope->images         = call.images;
     if (!contemplate) agent_images_to_media(st, params, call);  // contemplating agents share the call's media
     for (const auto & fid : rr.file_ids) {
         auto rec   = st.db.file_get(who.id, fid);

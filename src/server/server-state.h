@@ -15,6 +15,10 @@ struct Request;
 struct Response;
 }  // namespace httplib
 
+namespace muse {
+class embedder;
+}  // namespace muse
+
 namespace muse::server {
 
 // Server-side tools: off unless the operator turns them on (`muse serve --tools`, `--mcp`).
@@ -22,6 +26,7 @@ struct agent_config {
     std::set<std::string>        tools;      // enabled: tool_set_names()
     agent::tool_ptr              python;     // the sandboxed interpreter, when enabled
     std::vector<agent::tool_ptr> mcp_tools;  // the operator's MCP servers' tools
+    std::vector<agent::tool_ptr> web_tools;  // open_url, find_in_page, web_search (one page per workspace)
     agent::loop_limits           limits;
     int32_t                      subagent_max_tokens = 512;
 };
@@ -42,6 +47,7 @@ struct server_state {
     store::database &     db;
     const server_config & cfg;
     metrics &             stats;
+    embedder *            embed = nullptr;  // `muse serve --embedding-model`; nullptr: none
 };
 
 // The caller of a /v1 route, after authentication.
@@ -65,5 +71,7 @@ void responses_get_handle(server_state & st, const httplib::Request & req, httpl
 void responses_delete_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who);
 void artifact_get_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who);
 void responses_input_tokens_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who);
+// POST /v1/embeddings (embeddings-route.cpp).
+void embeddings_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who);
 
 }  // namespace muse::server

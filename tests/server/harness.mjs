@@ -27,6 +27,7 @@ export const models = {
     llama:          path.join(models_dir, "llama-tiny.gguf"),
     glimmer:        path.join(models_dir, "muse-glimmer-tiny.gguf"),
     glimmer_mmproj: path.join(models_dir, "muse-glimmer-tiny-mmproj.gguf"),
+    embed:          path.join(models_dir, "qwen3-embed-tiny.gguf"),
 };
 
 // An npm package from the repo root's node_modules, or a failure that says how to get it.
