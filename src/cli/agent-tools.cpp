@@ -3,6 +3,7 @@
 #include "agent/mcp/hub.h"
 #include "agent/tool-names.h"
 #include "agent/tools/python.h"
+#include "agent/tools/web.h"
 #include "engine/error.h"
 
 #include <sodium.h>
@@ -24,6 +25,18 @@ void agent_options_add(CLI::App & app, agent_options & o, bool local) {
                        "with --tools python/artifacts: the folder of the files (/mnt/data) and artifacts, kept across "
                        "turns (default: a new one under the data dir's workspaces/cli/)");
     }
+    if (local) {
+        app.add_option("--files", o.files, "with --tools file_search: files (text, Markdown, PDF, images) it searches; "
+                                           "indexed for this run")
+            ->check(CLI::ExistingFile);
+    }
+    app.add_flag("--web", o.web, "turn on the web tools (open_url, find_in_page, web_search): the same as --tools web");
+    app.add_option("--web-allow", o.web_allow,
+                   "with web: a host (HOST or HOST:PORT) the web tools may reach though it is on a loopback or private "
+                   "address (repeatable); such addresses are refused otherwise");
+    app.add_option("--search-url", o.search_url,
+                   "with web: a SearXNG instance (its base URL, e.g. http://127.0.0.1:8888) web_search asks; "
+                   "no web_search without it");
     app.add_option("--mcp", o.mcp_file, "MCP servers whose tools the model may call (with --tools mcp): a JSON file in "
                                         "Claude Desktop's {\"mcpServers\": {...}} format");
     app.add_option("--max-steps", o.max_steps, "with server-side tools: most generations in one turn")
@@ -112,8 +125,27 @@ agent::tool_ptr python_tool_start(const agent_options & o) {
 
 }  // namespace
 
+void agent_options_resolve(agent_options & o) {
+    if (o.web && std::find(o.tools.begin(), o.tools.end(), "web") == o.tools.end()) o.tools.push_back("web");
+}
+
 agent_tools agent_tools_start(const agent_options & o) {
     agent_tools out;
+    const bool want_web = std::find(o.tools.begin(), o.tools.end(), "web") != o.tools.end();
+    if (!want_web && (!o.web_allow.empty() || !o.search_url.empty())) {
+        throw input_error(std::string(o.search_url.empty() ? "--web-allow" : "--search-url") +
+                          " needs the web tools: add --web (or web in --tools)");
+    }
+    if (want_web) {
+        agent::web_options wo;
+        wo.allow_hosts = o.web_allow;
+        wo.search_url  = o.search_url;
+        try {
+            out.web = agent::web_tools(wo);
+        } catch (const std::invalid_argument & e) {
+            throw input_error(std::string("--web-allow/--search-url: ") + e.what());
+        }
+    }
     const bool want_mcp = std::find(o.tools.begin(), o.tools.end(), "mcp") != o.tools.end();
     for (const auto & name : o.tools) {
         if (!agent::tool_set_list(name)) {

@@ -25,7 +25,14 @@ struct agent_options {
     double                   python_secs  = 30;   // one python run's wall clock
     int64_t                  python_memory_mb = 2048;
     int32_t                  subagent_max_tokens = 512;  // spawn_agent: each sub-agent's answer
+    bool                     web = false;           // --web: the same as naming web in --tools
+    std::vector<std::string> web_allow;             // hosts (host or host:port) the SSRF guard lets through
+    std::string              search_url;            // a SearXNG instance for web_search
+    std::vector<std::string> files;                 // muse run/chat: files file_search searches
 };
+
+// --web adds "web" to the tool names.
+void agent_options_resolve(agent_options & o);
 
 // --mcp, --max-steps, --tool-timeout, --python-timeout, --python-memory, --max-argument-chars
 // (the tool names come with --tools, which `muse run` shares with its tool-definitions file);
@@ -37,6 +44,7 @@ void agent_options_add(CLI::App & app, agent_options & o, bool local = false);
 struct agent_tools {
     agent::tool_ptr              python;
     std::vector<agent::tool_ptr> mcp;
+    std::vector<agent::tool_ptr> web;  // open_url, find_in_page (and web_search with --search-url)
     std::shared_ptr<void>        keep;
 };
 // Throws input_error for an unknown name, --mcp without "mcp" or the reverse, a bad MCP file,

@@ -1,13 +1,21 @@
 #include "cli/agent-turn.h"
 
 #include "agent/text-cap.h"
+#include "agent/file-index.h"
+#include "agent/tools/crop-zoom.h"
+#include "agent/tools/file-search.h"
+#include "agent/tools/memory-tools.h"
+#include "agent/tools/read-text.h"
 #include "agent/tools/spawn-agent.h"
+#include "agent/tools/visual-grounding.h"
 #include "cli/terminal.h"
 #include "cli/turn.h"
 #include "engine/error.h"
 #include "engine/model.h"
 #include "store/data-dir.h"
+#include "store/database.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -26,15 +34,54 @@ std::filesystem::path workdir_default() {
     return store::data_dir_default() / "workspaces" / "cli" / (std::string("run-") + stamp + "-" + std::to_string(getpid()));
 }
 
+bool tools_have(const agent_options & o, const char * name) {
+    return std::find(o.tools.begin(), o.tools.end(), name) != o.tools.end();
+}
+
+// The --files, stored and indexed for this run; removed from the store when the run ends.
+std::shared_ptr<void> files_index(store::database & db, int64_t user_id, const std::vector<std::string> & paths) {
+    auto ids = std::shared_ptr<std::vector<std::string>>(new std::vector<std::string>, [&db, user_id](std::vector<std::string> * v) {
+        for (const auto & id : *v) {
+            try {
+                db.file_delete(user_id, id);
+            } catch (const std::exception &) {
+                // The store went away first; its files are the data dir's to clean.
+            }
+        }
+        delete v;
+    });
+    for (const auto & path : paths) {
+        std::ifstream in(path, std::ios::binary);
+        std::string   bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (!in.good() && !in.eof()) throw input_error("--files " + path + ": cannot read it");
+        if (bytes.empty()) throw input_error("--files " + path + ": the file is empty");
+        const auto rec = db.file_put(user_id, std::filesystem::path(path).filename().string(), "user_data", bytes);
+        ids->push_back(rec.id);
+        const auto r = agent::file_index(db, user_id, rec, bytes, nullptr);
+        fprintf(stderr, "file_search: %s (%s) %zu chunks%s%s\n", path.c_str(), r.extracted.kind.c_str(), r.chunks,
+                r.extracted.note.empty() ? "" : ": ", r.extracted.note.c_str());
+    }
+    return ids;
+}
+
 }  // namespace
 
 agent_setup agent_setup_make(const agent_options & o) {
     agent_setup setup;
+    if (!o.files.empty() && !tools_have(o, "file_search")) throw input_error("--files needs --tools file_search");
     setup.started = agent_tools_start(o);
     setup.workdir = o.workdir.empty() ? workdir_default() : std::filesystem::path(o.workdir);
     std::error_code ec;
     std::filesystem::create_directories(setup.workdir, ec);
     if (ec) throw input_error("--workdir " + setup.workdir.string() + ": cannot create it (" + ec.message() + ")");
+    if (tools_have(o, "file_search") || tools_have(o, "memory")) {
+        setup.db      = std::make_shared<store::database>(store::data_dir_default());
+        setup.user_id = setup.db->user_get_or_create("local", false).id;
+        // The files' deleter runs before the store closes: it holds the store.
+        auto db          = setup.db;
+        auto kept        = files_index(*db, setup.user_id, o.files);
+        setup.files_kept = std::shared_ptr<void>(nullptr, [db, kept](void *) mutable { kept.reset(); });
+    }
     return setup;
 }
 
@@ -65,6 +112,47 @@ agent_turn_result agent_turn_run(session & s, const model & mdl, chat_request re
             }));
         }
         if (name == "mcp") p.tools.insert(p.tools.end(), started.mcp.begin(), started.mcp.end());
+        if (name == "web") p.tools.insert(p.tools.end(), started.web.begin(), started.web.end());
+        if (name == "vision") {
+            const agent::image_count_fn count = [images = setup.images] { return images->size(); };
+            agent::read_text_options ro;
+            ro.image_count = count;
+            p.tools.push_back(agent::read_text_tool(ro));
+            agent::crop_zoom_options co;
+            co.image_count = count;
+            p.tools.push_back(agent::crop_zoom_tool(co));
+            if (mdl.projector()) {
+                agent::visual_grounding_options vo;
+                vo.image_count = count;
+                vo.family = mdl.info().arch.rfind("qwen", 0) == 0 ? "qwen" : "generic";
+                p.tools.push_back(agent::visual_grounding_tool(
+                    [&](const agent::image_entry & img, const std::string & prompt, const nlohmann::json & schema,
+                        const agent::tool_context &) {
+                        std::lock_guard<std::mutex> lk(session_mu);
+                        std::vector<muse::media> one;
+                        one.push_back(muse::media::from_bytes(mdl.projector(), std::vector<uint8_t>(img.bytes->begin(), img.bytes->end()),
+                                                              "image " + std::to_string(img.number)));
+                        chat_request r;
+                        chat_message m;
+                        m.role  = "user";
+                        m.parts = { { CHAT_PART_TYPE_MEDIA, "", 0 }, { CHAT_PART_TYPE_TEXT, prompt, 0 } };
+                        r.messages.push_back(std::move(m));
+                        r.json_schema     = schema.dump();
+                        r.enable_thinking = false;
+                        chat_prompt     prompt_fmt = chat_format(mdl, r, mdl.media_marker());
+                        sequence_params vsp        = sp;
+                        vsp.max_tokens             = 1024;
+                        vsp.sampling.temperature   = 0;
+                        return turn_run(s, &prompt_fmt, "", one, vsp, nullptr, cancel).parsed.content;
+                    },
+                    vo));
+            }
+        }
+        if (name == "file_search" && setup.db) p.tools.push_back(agent::file_search_tool(*setup.db));
+        if (name == "memory" && setup.db) {
+            p.tools.push_back(agent::remember_tool(*setup.db));
+            p.tools.push_back(agent::forget_tool(*setup.db));
+        }
     }
     p.limits.max_steps        = o.max_steps;
     p.limits.tool_secs        = o.tool_timeout;
@@ -73,6 +161,8 @@ agent_turn_result agent_turn_run(session & s, const model & mdl, chat_request re
     p.limits.wall_secs        = 0;
     p.context.work_dir        = res.workdir;
     p.context.conversation_id = res.workdir.filename().string();
+    p.context.user_id         = setup.user_id;
+    p.context.images          = setup.images;
     p.cancel                  = cancel;
     p.forced_tool             = forced_tool;
     res.media_base = media.size();

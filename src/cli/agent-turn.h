@@ -1,6 +1,7 @@
 #pragma once
 // One turn of `muse run` with server-side tools: the agent loop on the CLI's session, each
 // call, its output, its images and files, and each artifact said as it happens.
+#include "agent/image-set.h"
 #include "cli/agent-tools.h"
 #include "cli/options.h"
 #include "engine/media.h"
@@ -8,6 +9,10 @@
 #include "engine/session.h"
 
 #include <atomic>
+
+namespace muse::store {
+class database;
+}  // namespace muse::store
 
 namespace muse::cli {
 
@@ -25,9 +30,17 @@ struct agent_turn_result {
 struct agent_setup {
     agent_tools           started;
     std::filesystem::path workdir;
+    // The run's images, numbered for the seeing tools: --image files first, then what tools return.
+    std::shared_ptr<agent::image_set> images = std::make_shared<agent::image_set>();
+    // file_search and memory: the data dir's store as its "local" user; the --files are
+    // indexed there for the run and removed when it ends (held by `files_kept`).
+    std::shared_ptr<store::database> db;
+    int64_t                          user_id = 0;
+    std::shared_ptr<void>            files_kept;
 };
-// Starts the tools of `o` (agent_tools_start) and makes the workdir (--workdir, or a new folder
-// under the data dir's workspaces/cli/).
+// Starts the tools of `o` (agent_tools_start), makes the workdir (--workdir, or a new folder
+// under the data dir's workspaces/cli/), and opens the store and indexes --files when
+// file_search or memory is on.
 agent_setup agent_setup_make(const agent_options & o);
 
 // `request` already holds the conversation and the generation options; `forced_tool` names a

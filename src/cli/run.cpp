@@ -8,8 +8,13 @@
 #include "reason/modes.h"
 #include "engine/backend.h"
 #include "engine/error.h"
+#include "extract/picture.h"
+#include "agent/memory-prompt.h"
+#include "store/database.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <optional>
 #include <filesystem>
 #include <iostream>
@@ -135,6 +140,10 @@ static int run_agent(run_options & o, session & ses, const model & mdl, const ch
     // A forced first call gets its reasoning budget like any constrained answer.
     req.tool_choice = tc.empty() || tc == "auto" ? CHAT_TOOL_CHOICE_AUTO : tc == "none" ? CHAT_TOOL_CHOICE_NONE : CHAT_TOOL_CHOICE_REQUIRED;
     chat_request_apply(req, o.gen);
+    if (setup.db && std::find(o.agent.tools.begin(), o.agent.tools.end(), "memory") != o.agent.tools.end()) {
+        const auto used = agent::memory_prompt_apply(*setup.db, setup.user_id, req, nullptr);
+        for (const auto & m : used) fprintf(stderr, "memory: using %s \"%s\"\n", m.id.c_str(), m.text.c_str());
+    }
     if (tc != "" && tc != "auto" && tc != "none" && tc != "required") {
         forced          = tc;
         req.tool_choice = CHAT_TOOL_CHOICE_AUTO;
@@ -237,7 +246,10 @@ void run_command_add(CLI::App & app, command_runner & runner) {
             if (o.raw && (!o.images.empty() || !o.audio.empty())) {
                 throw input_error("--raw does not take images or audio; drop --raw to use the chat template");
             }
-            if ((!o.images.empty() || !o.audio.empty()) && o.model.mmproj_path.empty()) {
+            agent_options_resolve(o.agent);
+            const bool vision_tools = std::find(o.agent.tools.begin(), o.agent.tools.end(), "vision") != o.agent.tools.end();
+            // With the seeing tools, a model that cannot see still takes images: for read_text.
+            if ((!o.audio.empty() || (!o.images.empty() && !vision_tools)) && o.model.mmproj_path.empty()) {
                 throw input_error(std::string(o.images.empty() ? "--audio" : "--image") +
                                   " needs the model's projector: add --mmproj MMPROJ.gguf (the mmproj file published "
                                   "with " + o.model.model_path + ")");
@@ -262,6 +274,18 @@ void run_command_add(CLI::App & app, command_runner & runner) {
             chat_message       user;
             user.role = "user";
             for (const auto & path : o.images) {
+                if (setup) {
+                    std::ifstream in(path, std::ios::binary);
+                    std::string   bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+                    const std::string kind = extract::picture_sniff(bytes);
+                    if (kind.empty()) throw input_error("--image " + path + ": not a PNG, JPEG, BMP or GIF image");
+                    const int32_t n = setup->images->add(std::filesystem::path(path).filename().string(), "image/" + kind, bytes);
+                    if (!mdl->projector()) {
+                        user.parts.push_back({ CHAT_PART_TYPE_TEXT,
+                                               "[image " + std::to_string(n) + ": this model cannot see images; read_text reads the text in it]", 0 });
+                        continue;
+                    }
+                }
                 media_list.push_back(media::from_file(mdl->projector(), path));
                 user.parts.push_back({ CHAT_PART_TYPE_MEDIA, "", media_list.size() - 1 });
             }

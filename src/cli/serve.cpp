@@ -2,8 +2,10 @@
 #include "cli/commands.h"
 #include "cli/agent-tools.h"
 #include "cli/options.h"
+#include "cli/terminal.h"
 #include "agent/tool-names.h"
 #include "engine/backend.h"
+#include "engine/embedder.h"
 #include "engine/error.h"
 #include "server/api-server.h"
 #include "store/data-dir.h"
@@ -41,6 +43,8 @@ struct serve_options {
     int64_t       cache_ram_mb     = 2048;
     int64_t       cache_disk_mb    = 0;
     std::string   tools;           // server-side tools requests may use (off: none)
+    std::string   embedding_model; // POST /v1/embeddings runs on it (empty: that route answers 404)
+    int           embedding_ctx    = 0;
     agent_options agent;
 };
 
@@ -66,10 +70,31 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
         throw input_error("--tools " + o.tools + ": give server-side tool names, comma-separated: python, artifacts, "
                           "spawn_agent, mcp");
     }
+    agent_options_resolve(agent);
     agent_tools tools = agent_tools_start(agent);  // before the model loads: a bad --mcp file fails fast
+
+    if (!o.embedding_model.empty()) gguf_file_check(o.embedding_model, "embedding model");  // fail before the long load
 
     backend be(o.model.verbose);
     auto    mdl = model_load(be, model);
+    std::unique_ptr<embedder> embed;
+    if (!o.embedding_model.empty()) {
+        embedder_params ep;
+        ep.path      = o.embedding_model;
+        ep.n_ctx     = o.embedding_ctx;
+        ep.n_threads = o.model.n_threads;
+        progress_bar bar("loading " + o.embedding_model);
+        ep.on_progress = [&](float p) {
+            bar.update(p);
+            return true;
+        };
+        embed = std::make_unique<embedder>(be, ep);
+        bar.done();
+        const auto & ei = embed->info();
+        fprintf(stderr, "muse serve: embedding model %s, %d dimensions, %s pooling%s, up to %d tokens per input\n",
+                ei.name.c_str(), ei.dims, ei.pooling.c_str(),
+                ei.pooling_fallback ? " (the file names none)" : "", ei.n_ctx);
+    }
 
     server::server_config cfg;
     cfg.host                     = o.host;
@@ -85,6 +110,7 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
     cfg.agent.tools.insert(agent.tools.begin(), agent.tools.end());
     cfg.agent.python             = tools.python;
     cfg.agent.mcp_tools          = tools.mcp;
+    cfg.agent.web_tools          = tools.web;
     cfg.agent.limits.max_steps   = agent.max_steps;
     cfg.agent.limits.tool_secs   = agent.tool_timeout;
     cfg.agent.subagent_max_tokens = agent.subagent_max_tokens;
@@ -148,7 +174,7 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
         fflush(stdout);
     }
 
-    server::api_server srv(*mdl, s, db, cfg);
+    server::api_server srv(*mdl, s, db, cfg, embed.get());
     const int port = srv.bind();
     fprintf(stderr, "muse serve: model %s, %d concurrent sequences of up to %d tokens (%d KV cells, %s), data in %s\n",
             cfg.model_id.c_str(), o.max_concurrency, s.n_ctx_seq(), s.n_ctx(), o.kv.c_str(), data_dir.string().c_str());
@@ -197,6 +223,12 @@ void serve_command_add(CLI::App & app, command_runner & runner) {
     cmd->add_option("--tools", opts->tools,
                     "server-side tools requests may use, comma-separated: python (a bubblewrap sandbox, no network), "
                     "artifacts, spawn_agent, mcp (the servers in --mcp); none unless named");
+    cmd->add_option("--embedding-model", opts->embedding_model,
+                    "an embedding GGUF (e.g. Qwen3-Embedding, bge) for POST /v1/embeddings; none unless given");
+    cmd->add_option("--embedding-ctx", opts->embedding_ctx,
+                    "most tokens per embedding input (0: the embedding model's own context, at most 8192)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 1 << 20));
     agent_options_add(*cmd, opts->agent);
     cmd->add_flag("--no-auth", opts->no_auth, "no API keys (loopback addresses only)");
     cmd->add_flag("--no-cache", opts->no_cache,
