@@ -23,7 +23,7 @@ packages=(build-essential cmake ninja-build ccache git pkg-config nodejs npm
           bubblewrap python3 python3-numpy python3-pandas python3-matplotlib python3-scipy
           python3-sklearn python3-pil python3-opencv
           libgumbo-dev libpoppler-cpp-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng
-          libhnswlib-dev)
+          libhnswlib-dev fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -123,7 +123,7 @@ export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
 configure_and_build "${MUSE_BUILD_DIR:-build}" ""
 if [ "${MUSE_SANITIZE:-0}" = 1 ]; then
     # Only what the "sanitize"-labelled tests need.
-    configure_and_build build-asan "muse muse-robustness-tests muse-store-tests muse-server-tests muse-sandbox-tests muse-mcp-tests muse-test-models" \
+    configure_and_build build-asan "muse muse-robustness-tests muse-store-tests muse-server-tests muse-sandbox-tests muse-mcp-tests muse-web-tests muse-vision-tests muse-test-models" \
         -DMUSE_SANITIZE=ON -DMUSE_BUILD_BENCH=OFF
 fi
 
