@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,5 +64,20 @@ class tool {
 };
 
 using tool_ptr = std::shared_ptr<tool>;
+
+// What a tool returns for a call it cannot do (bad arguments, a refusal): is_error and the text.
+inline tool_result tool_error_result(std::string text) {
+    tool_result r;
+    r.text     = std::move(text);
+    r.is_error = true;
+    return r;
+}
+
+// A string field of a call's arguments; nullopt when missing or not a string.
+inline std::optional<std::string> tool_arg_string(const nlohmann::json & args, const char * key) {
+    auto it = args.find(key);
+    if (it == args.end() || !it->is_string()) return std::nullopt;
+    return it->get<std::string>();
+}
 
 }  // namespace muse::agent

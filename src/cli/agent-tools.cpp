@@ -27,13 +27,17 @@ void agent_options_add(CLI::App & app, agent_options & o, bool local) {
     }
     if (local) {
         app.add_option("--files", o.files, "with --tools file_search: files (text, Markdown, PDF, images) it searches; "
-                                           "indexed for this run")
-            ->check(CLI::ExistingFile);
+                                           "indexed for this run (repeatable)")
+            ->check(CLI::ExistingFile)
+            ->expected(1)
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     }
     app.add_flag("--web", o.web, "turn on the web tools (open_url, find_in_page, web_search): the same as --tools web");
     app.add_option("--web-allow", o.web_allow,
                    "with web: a host (HOST or HOST:PORT) the web tools may reach though it is on a loopback or private "
-                   "address (repeatable); such addresses are refused otherwise");
+                   "address (repeatable); such addresses are refused otherwise")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     app.add_option("--search-url", o.search_url,
                    "with web: a SearXNG instance (its base URL, e.g. http://127.0.0.1:8888) web_search asks; "
                    "no web_search without it");
@@ -126,16 +130,18 @@ agent::tool_ptr python_tool_start(const agent_options & o) {
 }  // namespace
 
 void agent_options_resolve(agent_options & o) {
-    if (o.web && std::find(o.tools.begin(), o.tools.end(), "web") == o.tools.end()) o.tools.push_back("web");
+    auto has = [&o](const char * name) { return std::find(o.tools.begin(), o.tools.end(), name) != o.tools.end(); };
+    if (o.web && !has("web")) o.tools.push_back("web");
+    if (!has("web") && (!o.web_allow.empty() || !o.search_url.empty())) {
+        throw input_error(std::string(o.search_url.empty() ? "--web-allow" : "--search-url") +
+                          " needs the web tools: add --web (or web in --tools)");
+    }
+    if (!o.files.empty() && !has("file_search")) throw input_error("--files needs --tools file_search");
 }
 
 agent_tools agent_tools_start(const agent_options & o) {
     agent_tools out;
     const bool want_web = std::find(o.tools.begin(), o.tools.end(), "web") != o.tools.end();
-    if (!want_web && (!o.web_allow.empty() || !o.search_url.empty())) {
-        throw input_error(std::string(o.search_url.empty() ? "--web-allow" : "--search-url") +
-                          " needs the web tools: add --web (or web in --tools)");
-    }
     if (want_web) {
         agent::web_options wo;
         wo.allow_hosts = o.web_allow;

@@ -31,7 +31,8 @@ struct agent_options {
     std::vector<std::string> files;                 // muse run/chat: files file_search searches
 };
 
-// --web adds "web" to the tool names.
+// --web adds "web" to the tool names; throws input_error for --web-allow or --search-url
+// without the web tools, or --files without file_search.
 void agent_options_resolve(agent_options & o);
 
 // --mcp, --max-steps, --tool-timeout, --python-timeout, --python-memory, --max-argument-chars

@@ -68,7 +68,6 @@ std::shared_ptr<void> files_index(store::database & db, int64_t user_id, const s
 
 agent_setup agent_setup_make(const agent_options & o) {
     agent_setup setup;
-    if (!o.files.empty() && !tools_have(o, "file_search")) throw input_error("--files needs --tools file_search");
     setup.started = agent_tools_start(o);
     setup.workdir = o.workdir.empty() ? workdir_default() : std::filesystem::path(o.workdir);
     std::error_code ec;
@@ -132,13 +131,7 @@ agent_turn_result agent_turn_run(session & s, const model & mdl, chat_request re
                         std::vector<muse::media> one;
                         one.push_back(muse::media::from_bytes(mdl.projector(), std::vector<uint8_t>(img.bytes->begin(), img.bytes->end()),
                                                               "image " + std::to_string(img.number)));
-                        chat_request r;
-                        chat_message m;
-                        m.role  = "user";
-                        m.parts = { { CHAT_PART_TYPE_MEDIA, "", 0 }, { CHAT_PART_TYPE_TEXT, prompt, 0 } };
-                        r.messages.push_back(std::move(m));
-                        r.json_schema     = schema.dump();
-                        r.enable_thinking = false;
+                        const chat_request r = agent::grounding_request(prompt, schema);
                         chat_prompt     prompt_fmt = chat_format(mdl, r, mdl.media_marker());
                         sequence_params vsp        = sp;
                         vsp.max_tokens             = 1024;

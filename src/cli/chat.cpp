@@ -1,5 +1,7 @@
 // `muse chat`: a multi-turn conversation on the terminal.
 #include "agent/tool-names.h"
+#include "agent/memory-prompt.h"
+#include "store/database.h"
 #include "cli/agent-turn.h"
 #include "cli/chat-file.h"
 #include "cli/commands.h"
@@ -164,6 +166,11 @@ static void chat_turn(chat_state & st, const std::string & text, session & ses, 
         const std::string & tc     = o.agent.tool_choice;
         const std::string   forced = tc == "required" || tc == "auto" || tc == "none" ? "" : tc;
         if (tc == "required") req.tool_choice = CHAT_TOOL_CHOICE_REQUIRED;
+        if (agent->db && std::find(o.agent.tools.begin(), o.agent.tools.end(), "memory") != o.agent.tools.end()) {
+            for (const auto & m : agent::memory_prompt_apply(*agent->db, agent->user_id, req, nullptr)) {
+                fprintf(stderr, "memory: using %s \"%s\"\n", m.id.c_str(), m.text.c_str());
+            }
+        }
         auto r = agent_turn_run(ses, mdl, req, turn_media, sequence_params_make(gen), o.agent, *agent, forced, &cancel, &cache);
         const auto & oc = r.outcome;
         if (tty) {
@@ -234,6 +241,7 @@ void chat_command_add(CLI::App & app, command_runner & runner) {
             auto & o = *opts;
             // --tools NAMES runs them; any other value is a file of tool definitions (shown, not run).
             if (agent::tool_set_list(o.gen.tools_file, &o.agent.tools)) o.gen.tools_file.clear();
+            agent_options_resolve(o.agent);
             model_options_check(o.model);  // -m NAME, and every file the options name, before the load
             generation_options_check(o.gen);
             std::optional<agent_setup> agent;

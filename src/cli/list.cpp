@@ -40,6 +40,7 @@ static int list_run(const list_options & o) {
         if (s.audio) caps.push_back("audio");
         if (s.tools) caps.push_back("tools");
         if (s.reasoning) caps.push_back("reasoning");
+        if (s.embedding) caps.push_back("embedding");
         std::string caps_text;
         for (const auto & c : caps) caps_text += (caps_text.empty() ? "" : ", ") + c;
         if (o.json) {

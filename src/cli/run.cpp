@@ -230,6 +230,7 @@ void run_command_add(CLI::App & app, command_runner & runner) {
                                   "runs are " + agent::tool_set_names_text() + " (comma-separated), or give a JSON file of "
                                   "tool definitions");
             }
+            agent_options_resolve(o.agent);
             if (!o.agent.mcp_file.empty() && std::find(o.agent.tools.begin(), o.agent.tools.end(), "mcp") == o.agent.tools.end()) {
                 throw input_error("--mcp " + o.agent.mcp_file + " needs --tools mcp (with any other tools: --tools python,mcp)");
             }
@@ -246,7 +247,6 @@ void run_command_add(CLI::App & app, command_runner & runner) {
             if (o.raw && (!o.images.empty() || !o.audio.empty())) {
                 throw input_error("--raw does not take images or audio; drop --raw to use the chat template");
             }
-            agent_options_resolve(o.agent);
             const bool vision_tools = std::find(o.agent.tools.begin(), o.agent.tools.end(), "vision") != o.agent.tools.end();
             // With the seeing tools, a model that cannot see still takes images: for read_text.
             if ((!o.audio.empty() || (!o.images.empty() && !vision_tools)) && o.model.mmproj_path.empty()) {

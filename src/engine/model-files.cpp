@@ -158,6 +158,11 @@ model_summary model_summary_read(backend & be, const model_entry & entry) {
     if (llama_model_meta_val_str(m.get(), "general.architecture", buf, sizeof(buf)) >= 0) s.arch = buf;
     s.n_ctx_train = llama_model_n_ctx_train(m.get());
     s.description = weights_description(entry.path);
+    // Pooling (mean, cls, last; 0 is none) makes it an embedding model: its template, if any, is not for chat.
+    if (llama_model_meta_val_str(m.get(), (s.arch + ".pooling_type").c_str(), buf, sizeof(buf)) >= 0 && std::string(buf) != "0") {
+        s.embedding = true;
+        return s;
+    }
     try {
         const template_caps caps = template_caps_of(common_chat_templates_init(m.get(), "").get());
         s.tools                  = caps.tools;

@@ -45,6 +45,7 @@ struct model_summary {
     std::string description;  // "0.6B Q8_0": parameters and the type of most of the weights
     int32_t     n_ctx_train = 0;
     bool        vision = false, audio = false, tools = false, reasoning = false;
+    bool        embedding = false;  // a pooled embedding model (<arch>.pooling_type), not a chat model
 };
 
 // Reads the model's metadata and vocabulary (not its weights) and its projector's metadata.

@@ -71,13 +71,7 @@ agent::vision_fn agent_vision(server_state & st, const std::shared_ptr<agent_sco
         std::vector<uint8_t> bytes(img.bytes->begin(), img.bytes->end());
         sub.media->push_back(media::from_bytes(st.mdl.projector(), std::move(bytes), "image " + std::to_string(img.number),
                                                st.cfg.limits.media));
-        chat_request r;
-        chat_message m;
-        m.role  = "user";
-        m.parts = { { CHAT_PART_TYPE_MEDIA, "", 0 }, { CHAT_PART_TYPE_TEXT, prompt, 0 } };
-        r.messages.push_back(std::move(m));
-        r.json_schema     = schema.dump();
-        r.enable_thinking = false;
+        const chat_request r = agent::grounding_request(prompt, schema);
         auto out = agent_generate(st, sub, scope)(r, {});
         return out.parsed.content;
     };

@@ -10,22 +10,8 @@ root=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export MUSE_DATA_DIR=$tmp/data
-failed=0
-passed=0
-
-check() {  # NAME CONDITION-RESULT DETAIL
-    if [ "$2" -eq 0 ]; then echo "ok   $1"; passed=$((passed + 1)); else echo "FAIL $1: $3"; failed=$((failed + 1)); fi
-}
-
-expect_error() {  # NAME NEEDLE -- ARGS...
-    local name=$1 needle=$2
-    shift 3
-    local out rc
-    out=$("$muse" "$@" 2>&1 >/dev/null)
-    rc=$?
-    [ "$rc" -eq 1 ] && grep -qF -- "$needle" <<<"$out"
-    check "$name" $? "exit $rc: $out"
-}
+# shellcheck source=checks.sh
+source "$(dirname "$0")/checks.sh"
 
 qwen=$models/qwen3-tiny.gguf
 common=(--max-argument-chars 24 --max-steps 2 -n 300 --no-think --temp 0 --stats)

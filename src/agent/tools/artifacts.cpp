@@ -31,19 +31,7 @@ std::optional<artifact_type> artifact_type_parse(const std::string & name) {
 
 namespace {
 
-tool_result error_result(std::string text) {
-    tool_result r;
-    r.text     = std::move(text);
-    r.is_error = true;
-    return r;
-}
 
-// A string field of the arguments; empty optional when missing or not a string.
-std::optional<std::string> string_arg(const json & args, const char * key) {
-    auto it = args.find(key);
-    if (it == args.end() || !it->is_string()) return std::nullopt;
-    return it->get<std::string>();
-}
 
 // What the model gave is the document it meant: an SVG must hold an <svg element, HTML some
 // markup; a document over the limit is refused whole (never stored cut).
@@ -85,17 +73,17 @@ class create_artifact final : public tool {
     }
 
     tool_result call(const json & args, const tool_context & ctx) override {
-        auto title   = string_arg(args, "title");
-        auto type_s  = string_arg(args, "type");
-        auto content = string_arg(args, "content");
-        if (!title || title->empty()) return error_result("create_artifact needs a non-empty string 'title'");
-        if (!type_s) return error_result("create_artifact needs 'type': one of html, svg, markdown");
+        auto title   = tool_arg_string(args, "title");
+        auto type_s  = tool_arg_string(args, "type");
+        auto content = tool_arg_string(args, "content");
+        if (!title || title->empty()) return tool_error_result("create_artifact needs a non-empty string 'title'");
+        if (!type_s) return tool_error_result("create_artifact needs 'type': one of html, svg, markdown");
         auto type = artifact_type_parse(*type_s);
-        if (!type) return error_result("unknown artifact type '" + *type_s + "': use html, svg or markdown");
-        if (!content) return error_result("create_artifact needs the document as a string 'content'");
-        if (auto p = content_problem(*type, *content, lim_)) return error_result("create_artifact: " + *p);
+        if (!type) return tool_error_result("unknown artifact type '" + *type_s + "': use html, svg or markdown");
+        if (!content) return tool_error_result("create_artifact needs the document as a string 'content'");
+        if (auto p = content_problem(*type, *content, lim_)) return tool_error_result("create_artifact: " + *p);
         auto a = store_->put(ctx, "", title->substr(0, 120), *type, *content);
-        if (!a) return error_result("create_artifact: the artifact could not be stored");
+        if (!a) return tool_error_result("create_artifact: the artifact could not be stored");
         return stored_result(*a, true);
     }
 
@@ -120,16 +108,16 @@ class update_artifact final : public tool {
     }
 
     tool_result call(const json & args, const tool_context & ctx) override {
-        auto id      = string_arg(args, "id");
-        auto content = string_arg(args, "content");
-        auto title   = string_arg(args, "title");
-        if (!id || id->empty()) return error_result("update_artifact needs the artifact's 'id'");
-        if (!content) return error_result("update_artifact needs the new document as a string 'content'");
+        auto id      = tool_arg_string(args, "id");
+        auto content = tool_arg_string(args, "content");
+        auto title   = tool_arg_string(args, "title");
+        if (!id || id->empty()) return tool_error_result("update_artifact needs the artifact's 'id'");
+        if (!content) return tool_error_result("update_artifact needs the new document as a string 'content'");
         auto prev = store_->latest(ctx, *id);
-        if (!prev) return error_result("this conversation has no artifact '" + *id + "'");
-        if (auto p = content_problem(prev->type, *content, lim_)) return error_result("update_artifact: " + *p);
+        if (!prev) return tool_error_result("this conversation has no artifact '" + *id + "'");
+        if (auto p = content_problem(prev->type, *content, lim_)) return tool_error_result("update_artifact: " + *p);
         auto a = store_->put(ctx, *id, title && !title->empty() ? title->substr(0, 120) : prev->title, prev->type, *content);
-        if (!a) return error_result("this conversation has no artifact '" + *id + "'");
+        if (!a) return tool_error_result("this conversation has no artifact '" + *id + "'");
         return stored_result(*a, false);
     }
 

@@ -14,12 +14,6 @@ namespace {
 // The query as the embedding model sees it: a long paste says what it is about early.
 constexpr size_t k_embed_query_bytes = 2000;
 
-tool_result error_result(std::string text) {
-    tool_result r;
-    r.text     = std::move(text);
-    r.is_error = true;
-    return r;
-}
 
 char ascii_lower(char c) {
     return c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c;
@@ -80,12 +74,12 @@ class file_search final : public tool {
     tool_result call(const json & args, const tool_context & ctx) override {
         auto q = args.find("query");
         if (q == args.end() || !q->is_string() || trimmed(q->get<std::string>()).empty()) {
-            return error_result("file_search needs a non-empty string 'query': the words to look for");
+            return tool_error_result("file_search needs a non-empty string 'query': the words to look for");
         }
         const std::string query = trimmed(q->get<std::string>());
         size_t            n     = lim_.default_results;
         if (auto m = args.find("max_results"); m != args.end() && !m->is_null()) {
-            if (!m->is_number()) return error_result("file_search: 'max_results' must be a number from 1 to " +
+            if (!m->is_number()) return tool_error_result("file_search: 'max_results' must be a number from 1 to " +
                                                      std::to_string(lim_.max_results));
             const double v = m->get<double>();
             n              = v < 1 ? 1 : v > (double) lim_.max_results ? lim_.max_results : (size_t) v;

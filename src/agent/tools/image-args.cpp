@@ -47,12 +47,7 @@ nlohmann::json image_number_schema(const image_count_fn & count) {
     return s;
 }
 
-tool_result image_tool_error(std::string text) {
-    tool_result r;
-    r.text     = std::move(text);
-    r.is_error = true;
-    return r;
-}
+tool_result image_tool_error(std::string text) { return tool_error_result(std::move(text)); }
 
 image_arg_load load_image_arg(const json & args, const tool_context & ctx, const std::string & tool_name,
                               uint64_t max_pixels, const char * key) {

@@ -9,18 +9,7 @@ using json = nlohmann::json;
 
 namespace {
 
-tool_result error_result(std::string text) {
-    tool_result r;
-    r.text     = std::move(text);
-    r.is_error = true;
-    return r;
-}
 
-std::optional<std::string> string_arg(const json & args, const char * key) {
-    auto it = args.find(key);
-    if (it == args.end() || !it->is_string()) return std::nullopt;
-    return it->get<std::string>();
-}
 
 std::string trimmed(const std::string & s) {
     const char * ws = " \t\r\n\f\v";
@@ -48,14 +37,14 @@ class remember final : public tool {
     }
 
     tool_result call(const json & args, const tool_context & ctx) override {
-        auto text = string_arg(args, "text");
-        if (!text || trimmed(*text).empty()) return error_result("remember needs a non-empty string 'text': the fact to keep");
+        auto text = tool_arg_string(args, "text");
+        if (!text || trimmed(*text).empty()) return tool_error_result("remember needs a non-empty string 'text': the fact to keep");
         const std::string fact = trimmed(*text);
         if (fact.size() > lim_.max_bytes) {
-            return error_result("remember: the text is " + std::to_string(fact.size()) + " bytes; a memory holds at most " +
+            return tool_error_result("remember: the text is " + std::to_string(fact.size()) + " bytes; a memory holds at most " +
                                 std::to_string(lim_.max_bytes) + ": keep one short fact");
         }
-        if (!db_.memory_enabled(ctx.user_id)) return error_result(std::string("remember: ") + k_memory_off);
+        if (!db_.memory_enabled(ctx.user_id)) return tool_error_result(std::string("remember: ") + k_memory_off);
         std::vector<float> vector;
         if (embed_) {
             try {
@@ -98,12 +87,12 @@ class forget final : public tool {
     }
 
     tool_result call(const json & args, const tool_context & ctx) override {
-        auto id = string_arg(args, "id");
-        if (!id || trimmed(*id).empty()) return error_result("forget needs the memory item's 'id' (mem_...)");
-        if (!db_.memory_enabled(ctx.user_id)) return error_result(std::string("forget: ") + k_memory_off);
+        auto id = tool_arg_string(args, "id");
+        if (!id || trimmed(*id).empty()) return tool_error_result("forget needs the memory item's 'id' (mem_...)");
+        if (!db_.memory_enabled(ctx.user_id)) return tool_error_result(std::string("forget: ") + k_memory_off);
         const std::string key = trimmed(*id);
         if (!db_.memory_delete(ctx.user_id, key)) {
-            return error_result("forget: the user has no memory item '" + key.substr(0, 64) +
+            return tool_error_result("forget: the user has no memory item '" + key.substr(0, 64) +
                                 "'; use an id from the user's memory as shown to you");
         }
         tool_result r;

@@ -28,12 +28,6 @@ constexpr size_t MAX_FILES_NAMED      = 20;  // in the text; tool_result::files 
 
 const char PNG_SIGNATURE[] = "\x89PNG\r\n\x1a\n";
 
-tool_result error_result(const std::string & text) {
-    tool_result r;
-    r.text     = text;
-    r.is_error = true;
-    return r;
-}
 
 void file_write(const std::filesystem::path & path, const std::string & text) {
     std::ofstream f(path, std::ios::binary);
@@ -205,13 +199,13 @@ chat_tool python_tool::definition() const {
 
 tool_result python_tool::call(const nlohmann::json & arguments, const tool_context & ctx) {
     if (!arguments.is_object()) {
-        return error_result("python: the arguments must be a JSON object such as {\"code\": \"print(1 + 1)\"}");
+        return tool_error_result("python: the arguments must be a JSON object such as {\"code\": \"print(1 + 1)\"}");
     }
     const auto it = arguments.find("code");
     if (it == arguments.end())
-        return error_result("python: missing \"code\": the Python source to run");
+        return tool_error_result("python: missing \"code\": the Python source to run");
     if (!it->is_string())
-        return error_result("python: \"code\" must be a string holding the Python source");
+        return tool_error_result("python: \"code\" must be a string holding the Python source");
     const std::string code = it->get<std::string>();
 
     double wall = options_.limits.wall_secs;
@@ -219,7 +213,7 @@ tool_result python_tool::call(const nlohmann::json & arguments, const tool_conte
         wall = std::min(wall, std::chrono::duration<double>(ctx.deadline - std::chrono::steady_clock::now()).count());
     }
     if (wall <= 0)
-        return error_result("python: the step's time ran out before the code could run");
+        return tool_error_result("python: the step's time ran out before the code could run");
 
     const std::filesystem::path scratch =
         options_.scratch_dir.empty() ? std::filesystem::temp_directory_path() : options_.scratch_dir;

@@ -361,6 +361,17 @@ class visual_grounding final : public tool {
 
 }  // namespace
 
+chat_request grounding_request(const std::string & prompt, const nlohmann::json & json_schema) {
+    chat_request r;
+    chat_message m;
+    m.role  = "user";
+    m.parts = { { CHAT_PART_TYPE_MEDIA, "", 0 }, { CHAT_PART_TYPE_TEXT, prompt, 0 } };
+    r.messages.push_back(std::move(m));
+    r.json_schema     = json_schema.dump();
+    r.enable_thinking = false;
+    return r;
+}
+
 tool_ptr visual_grounding_tool(vision_fn vision, visual_grounding_options options) {
     if (!vision)
         throw std::invalid_argument("visual_grounding_tool needs a vision_fn that runs the vision model");

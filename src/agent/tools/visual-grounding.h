@@ -65,6 +65,10 @@ int32_t grounding_thickness(int32_t width, int32_t height);
 // The colour item i is drawn in.
 extract::rgb8 grounding_colour(size_t i);
 
+// The request a vision_fn runs: one user message with the image (media index 0) and the
+// prompt, the answer held to `json_schema`, no reasoning.
+chat_request grounding_request(const std::string & prompt, const nlohmann::json & json_schema);
+
 struct visual_grounding_options {
     image_count_fn image_count;  // bounds the image argument (image-args.h); null: unbounded
     std::string family          = "generic";  // "qwen" for Qwen2.5-VL and its kin

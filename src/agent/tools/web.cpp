@@ -28,13 +28,6 @@ tool_result web_error_result(const char * tool, const web_error & e) {
                         { { "error", web_error_kind_name(e.kind()) }, { "url", e.url() } });
 }
 
-std::optional<std::string> string_arg(const json & args, const char * key) {
-    auto it = args.find(key);
-    if (it == args.end() || !it->is_string())
-        return std::nullopt;
-    return it->get<std::string>();
-}
-
 // An integer argument; models also send numbers as strings ("20") or floats (20.0).
 std::optional<int64_t> int_arg(const json & args, const char * key) {
     auto it = args.find(key);
@@ -107,7 +100,7 @@ class open_url_tool final : public tool {
     }
 
     tool_result call(const json & args, const tool_context & ctx) override {
-        auto url = string_arg(args, "url");
+        auto url = tool_arg_string(args, "url");
         if (!url || url->empty())
             return error_result("open_url needs a string 'url' (https://...)");
         std::string target = *url;
@@ -218,7 +211,7 @@ class find_in_page_tool final : public tool {
     }
 
     tool_result call(const json & args, const tool_context & ctx) override {
-        auto pattern = string_arg(args, "pattern");
+        auto pattern = tool_arg_string(args, "pattern");
         if (!pattern || pattern->empty())
             return error_result("find_in_page needs a non-empty string 'pattern'");
         if (pattern->size() > 200)
@@ -289,7 +282,7 @@ class web_search_tool final : public tool {
     }
 
     tool_result call(const json & args, const tool_context & ctx) override {
-        auto query = string_arg(args, "query");
+        auto query = tool_arg_string(args, "query");
         if (!query || query->find_first_not_of(" \t\r\n") == std::string::npos) {
             return error_result("web_search needs a non-empty string 'query'");
         }
