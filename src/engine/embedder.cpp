@@ -9,6 +9,7 @@
 #include "engine/backend.h"
 #include "engine/error.h"
 #include "engine/model.h"
+#include "engine/model-load.h"
 #include "llama-cpp.h"
 
 namespace muse {
@@ -33,11 +34,6 @@ std::string meta_str(const llama_model * m, const std::string & key) {
     char          buf[512];
     const int32_t n = llama_model_meta_val_str(m, key.c_str(), buf, sizeof(buf));
     return n < 0 ? std::string() : std::string(buf);
-}
-
-bool progress_trampoline(float progress, void * user_data) {
-    const auto & cb = *static_cast<const std::function<bool(float)> *>(user_data);
-    return cb(progress);
 }
 
 const char * pooling_name(enum llama_pooling_type p) {
@@ -127,21 +123,7 @@ embedder::embedder(backend & be, const embedder_params & params) : impl_(std::ma
         throw input_error("the embedding context size is " + std::to_string(params.n_ctx) +
                           "; give a positive number of tokens, or 0 for the model's own");
     }
-    be.take_last_errors();
-
-    llama_model_params mparams = llama_model_default_params();
-    mparams.load_mode          = params.use_mmap ? LLAMA_LOAD_MODE_MMAP : LLAMA_LOAD_MODE_NONE;
-    if (params.on_progress) {
-        mparams.progress_callback           = progress_trampoline;
-        mparams.progress_callback_user_data = const_cast<std::function<bool(float)> *>(&params.on_progress);
-    }
-    impl_->llama.reset(llama_model_load_from_file(params.path.c_str(), mparams));
-    if (!impl_->llama) {
-        const std::string why = be.take_last_errors();
-        throw input_error(params.path + ": llama.cpp could not load this embedding model" +
-                          (why.empty() ? "" : " (" + why + ")") +
-                          "; the file is corrupt, truncated or of an architecture this build does not know");
-    }
+    impl_->llama = model_weights_load(be, params.path, params.use_mmap, params.on_progress, "embedding model");
     llama_model * m = impl_->llama.get();
 
     info_.path = params.path;

@@ -4,6 +4,7 @@
 #include "chat.h"
 #include "engine/backend.h"
 #include "engine/error.h"
+#include "engine/model-load.h"
 #include "engine/utf8-guard.h"
 #include "common.h"
 #include "llama-cpp.h"
@@ -82,23 +83,29 @@ static bool progress_trampoline(float progress, void * user_data) {
     return cb(progress);
 }
 
+llama_model_ptr model_weights_load(backend & be, const std::string & path, bool use_mmap,
+                                   const std::function<bool(float)> & on_progress, const std::string & what,
+                                   const std::string & fix) {
+    be.take_last_errors();
+    llama_model_params mparams = llama_model_default_params();
+    mparams.load_mode          = use_mmap ? LLAMA_LOAD_MODE_MMAP : LLAMA_LOAD_MODE_NONE;
+    if (on_progress) {
+        mparams.progress_callback           = progress_trampoline;
+        mparams.progress_callback_user_data = const_cast<std::function<bool(float)> *>(&on_progress);
+    }
+    llama_model_ptr m(llama_model_load_from_file(path.c_str(), mparams));
+    if (!m) {
+        const std::string why = be.take_last_errors();
+        throw input_error(path + ": llama.cpp could not load this " + what + (why.empty() ? "" : " (" + why + ")") +
+                          "; the file is corrupt, truncated or of an architecture this build does not know" + fix);
+    }
+    return m;
+}
+
 model::model(backend & be, const model_params & params) : backend_(be), impl_(std::make_unique<impl>()) {
     gguf_file_check(params.path, "model");
-    be.take_last_errors();
-
-    llama_model_params mparams = llama_model_default_params();
-    mparams.load_mode          = params.use_mmap ? LLAMA_LOAD_MODE_MMAP : LLAMA_LOAD_MODE_NONE;
-    if (params.on_progress) {
-        mparams.progress_callback           = progress_trampoline;
-        mparams.progress_callback_user_data = const_cast<std::function<bool(float)> *>(&params.on_progress);
-    }
-    impl_->llama.reset(llama_model_load_from_file(params.path.c_str(), mparams));
-    if (!impl_->llama) {
-        std::string why = be.take_last_errors();
-        throw input_error(params.path + ": llama.cpp could not load this model" + (why.empty() ? "" : " (" + why + ")") +
-                          "; the file is corrupt, truncated or of an architecture this build does not know — "
-                          "fetch it again or check `muse info`");
-    }
+    impl_->llama = model_weights_load(be, params.path, params.use_mmap, params.on_progress, "model",
+                                      " — fetch it again or check `muse info`");
     llama_model * m = impl_->llama.get();
 
     try {
