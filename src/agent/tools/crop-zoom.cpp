@@ -49,9 +49,7 @@ class crop_zoom final : public tool {
     }
 
     tool_result call(const json & args, const tool_context & ctx) override {
-        if (!args.is_object())
-            return image_tool_error("crop_zoom needs an object of arguments: {\"image\": 1, \"box\": [...]}");
-        auto loaded = load_image_arg(args, ctx, "crop_zoom", opt_.max_pixels);
+        auto loaded = load_image_arg(args, ctx, "crop_zoom", "{\"image\": 1, \"box\": [...]}", opt_.max_pixels);
         if (!loaded.image)
             return image_tool_error(loaded.error);
         const auto & img = *loaded.image;

@@ -50,8 +50,12 @@ nlohmann::json image_number_schema(const image_count_fn & count) {
 tool_result image_tool_error(std::string text) { return tool_error_result(std::move(text)); }
 
 image_arg_load load_image_arg(const json & args, const tool_context & ctx, const std::string & tool_name,
-                              uint64_t max_pixels, const char * key) {
+                              const std::string & example, uint64_t max_pixels, const char * key) {
     image_arg_load out;
+    if (!args.is_object()) {
+        out.error = tool_name + " needs an object of arguments: " + example;
+        return out;
+    }
     const auto     it = args.find(key);
     // 2.0 is 2 (a model may write it so); 2.5 is no image's number.
     const bool whole =

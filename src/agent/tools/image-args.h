@@ -39,9 +39,10 @@ struct image_arg_load {
     std::string              error;  // set when image is not: a text for the model
 };
 
-// args[key] as an image number of ctx.images, decoded.
+// args[key] as an image number of ctx.images, decoded. Arguments that are not an object are
+// an error showing `example` (e.g. {"image": 1}).
 image_arg_load load_image_arg(const nlohmann::json & args, const tool_context & ctx, const std::string & tool_name,
-                              uint64_t max_pixels = 40'000'000, const char * key = "image");
+                              const std::string & example, uint64_t max_pixels = 40'000'000, const char * key = "image");
 
 // args[key] as [x1,y1,x2,y2], four numbers in 0..1000 with x1<x2, y1<y2. nullopt when missing
 // (error empty) or wrong (error says how).

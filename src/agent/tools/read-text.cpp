@@ -35,9 +35,7 @@ class read_text final : public tool {
     }
 
     tool_result call(const json & args, const tool_context & ctx) override {
-        if (!args.is_object())
-            return image_tool_error("read_text needs an object of arguments: {\"image\": 1}");
-        auto loaded = load_image_arg(args, ctx, "read_text", opt_.max_pixels);
+        auto loaded = load_image_arg(args, ctx, "read_text", "{\"image\": 1}", opt_.max_pixels);
         if (!loaded.image)
             return image_tool_error(loaded.error);
         const auto & img = *loaded.image;

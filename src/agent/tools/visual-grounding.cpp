@@ -279,10 +279,7 @@ class visual_grounding final : public tool {
     }
 
     tool_result call(const json & args, const tool_context & ctx) override {
-        if (!args.is_object())
-            return image_tool_error(
-                "visual_grounding needs an object of arguments: {\"image\": 1, \"query\": \"...\"}");
-        auto loaded = load_image_arg(args, ctx, "visual_grounding", opt_.max_pixels);
+        auto loaded = load_image_arg(args, ctx, "visual_grounding", "{\"image\": 1, \"query\": \"...\"}", opt_.max_pixels);
         if (!loaded.image)
             return image_tool_error(loaded.error);
         auto & img = *loaded.image;
