@@ -39,13 +39,16 @@ bool tools_have(const agent_options & o, const char * name) {
 }
 
 // The --files, stored and indexed for this run; removed from the store when the run ends.
-std::shared_ptr<void> files_index(store::database & db, int64_t user_id, const std::vector<std::string> & paths) {
-    auto ids = std::shared_ptr<std::vector<std::string>>(new std::vector<std::string>, [&db, user_id](std::vector<std::string> * v) {
+// The deleter holds the store, so the files go before it closes.
+std::shared_ptr<void> files_index(const std::shared_ptr<store::database> & db_ptr, int64_t user_id,
+                                  const std::vector<std::string> & paths) {
+    store::database & db = *db_ptr;
+    auto ids = std::shared_ptr<std::vector<std::string>>(new std::vector<std::string>, [db_ptr, user_id](std::vector<std::string> * v) {
         for (const auto & id : *v) {
             try {
-                db.file_delete(user_id, id);
+                db_ptr->file_delete(user_id, id);
             } catch (const std::exception &) {
-                // The store went away first; its files are the data dir's to clean.
+                // A store failure leaves the file in the data dir; the run itself is done.
             }
         }
         delete v;
@@ -76,10 +79,7 @@ agent_setup agent_setup_make(const agent_options & o) {
     if (tools_have(o, "file_search") || tools_have(o, "memory")) {
         setup.db      = std::make_shared<store::database>(store::data_dir_default());
         setup.user_id = setup.db->user_get_or_create("local", false).id;
-        // The files' deleter runs before the store closes: it holds the store.
-        auto db          = setup.db;
-        auto kept        = files_index(*db, setup.user_id, o.files);
-        setup.files_kept = std::shared_ptr<void>(nullptr, [db, kept](void *) mutable { kept.reset(); });
+        setup.files_kept = files_index(setup.db, setup.user_id, o.files);
     }
     return setup;
 }
