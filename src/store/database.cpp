@@ -1,5 +1,6 @@
-// The database's connection and schema, users, conversations with their messages, memory and
-// the audit. Keys, files and the privacy calls live in keys.cpp, files.cpp and privacy.cpp.
+// The database's connection and schema, users, conversations with their messages and memory.
+// Keys, files, the audit and the privacy calls live in keys.cpp, files.cpp, audit.cpp and
+// privacy.cpp.
 #include <sodium.h>
 
 #include <algorithm>
@@ -306,18 +307,6 @@ std::vector<memory_item> database::memory_list(int64_t user_id) {
 bool database::memory_delete(int64_t user_id, const std::string & id) {
     std::lock_guard lock(impl_->mutex);
     return user_row_delete(impl_->conn, "memory", user_id, id);
-}
-
-// --- audit
-
-void database::audit_add(int64_t user_id, const std::string & action, const std::string & detail_json) {
-    std::lock_guard lock(impl_->mutex);
-    sqlite_statement(impl_->conn, "INSERT INTO audit (user_id, action, detail, created_at) VALUES (?, ?, ?, ?)")
-        .bind(1, user_id)
-        .bind(2, action)
-        .bind(3, detail_json.empty() ? std::string("{}") : detail_json)
-        .bind(4, now_seconds())
-        .run();
 }
 
 }  // namespace muse::store

@@ -88,6 +88,38 @@ struct artifact_record {
     int64_t     created_at = 0;
 };
 
+// One row of the audit (audit.cpp): a refusal, a guard or rule verdict, a tool call, a privacy
+// action. `point`: where the content was checked (input, output, tool_arguments, tool_output,
+// artifact, upload); `category`: the policy's ("S9"); `verdict_action`: allow, warn or block;
+// `source`: rules or guard; `route`: what the request came through ("chat_completions",
+// "cli.run"). Empty strings where a field does not apply.
+struct audit_event {
+    int64_t     id         = 0;
+    int64_t     user_id    = 0;
+    std::string user_name;       // filled by audit_list ("" when the user is gone)
+    int64_t     created_at = 0;  // unix seconds; 0 when recording: now
+    std::string kind;            // refusal, verdict, warn, tool_call, export, ...
+    std::string point, category, verdict_action, source, route;
+    std::string digest;                  // lowercase hex SHA-256 of the checked content
+    std::optional<std::string> content;  // stored only when audit_content is on
+    std::string detail = "{}";           // JSON object text
+};
+
+// What audit_list returns: every filter set narrows it. [since, until) in unix seconds.
+struct audit_query {
+    std::optional<int64_t> user_id;
+    std::optional<int64_t> since, until;
+    std::string            kind, category;  // "" matches any
+    int                    limit = 100;
+};
+
+// The store's audit settings (store_settings): rows older than retention_days are pruned by
+// audit_prune_by_retention (0: kept forever); content: whether audit_record keeps the content.
+struct audit_settings {
+    int  retention_days = 90;
+    bool content        = false;
+};
+
 struct memory_item {
     std::string id;  // "mem_" + 24 hex
     std::string text;
@@ -211,8 +243,22 @@ class database {
     bool                     memory_enabled(int64_t user_id);
     void                     memory_enabled_set(int64_t user_id, bool enabled);
 
-    // --- audit of tool use and privacy actions
+    // --- audit (audit.cpp): refusals, verdicts, tool calls and privacy actions
+    // A row of kind `action` with no structured fields (the tool-use and privacy records).
     void audit_add(int64_t user_id, const std::string & action, const std::string & detail_json);
+    // Records `e` (its id and user_name are ignored; created_at 0: now). A non-empty `content`
+    // sets the digest (its SHA-256) and is kept only while audit_content is on; an empty one
+    // keeps e.digest as given. Throws std::invalid_argument for an empty kind.
+    void                     audit_record(const audit_event & e, const std::string & content);
+    // Newest first, at most q.limit rows.
+    std::vector<audit_event> audit_list(const audit_query & q);
+    // Deletes the rows created before `older_than_unix`; the number deleted.
+    int64_t                  audit_prune(int64_t older_than_unix);
+    // audit_prune of the rows older than audit_retention_days (none when it is 0).
+    int64_t                  audit_prune_by_retention();
+    audit_settings           audit_settings_get();
+    // Throws std::invalid_argument for a negative retention.
+    void                     audit_settings_set(const audit_settings & s);
 
     // --- privacy
     // Everything stored about the user as one JSON document (text): user, keys (ids and

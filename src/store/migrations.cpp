@@ -7,7 +7,7 @@ namespace muse::store {
 namespace {
 
 // Append only: a released migration never changes, a change is a new entry.
-constexpr std::array<const char *, 3> k_migrations = {
+constexpr std::array<const char *, 4> k_migrations = {
     // 1: users, keys, conversations and messages, files, memory, audit.
     R"sql(
 CREATE TABLE users (
@@ -140,6 +140,26 @@ ALTER TABLE memory ADD COLUMN dims INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE user_settings (
     user_id        INTEGER PRIMARY KEY REFERENCES users(id),
     memory_enabled INTEGER NOT NULL DEFAULT 1
+);
+)sql",
+    // 4: the safety audit. Structured columns for refusals, guard verdicts and tool calls (what
+    // was checked where, the verdict, a SHA-256 of the content; the content itself only when
+    // the operator turned that on), an index for retention and time queries, and the store's
+    // own settings (audit_retention_days, audit_content). Old rows keep `action` as their kind.
+    R"sql(
+ALTER TABLE audit ADD COLUMN kind           TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN point          TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN category       TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN verdict_action TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN source         TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN route          TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN digest         TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN content        TEXT;
+UPDATE audit SET kind = action;
+CREATE INDEX audit_created ON audit(created_at);
+CREATE TABLE store_settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );
 )sql",
 };

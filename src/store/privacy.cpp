@@ -109,12 +109,21 @@ std::string database::user_export(int64_t user_id) {
     }
     doc["audit"] = json::array();
     {
-        sqlite_statement st(conn, "SELECT action, detail, created_at FROM audit WHERE user_id = ? ORDER BY rowid");
+        sqlite_statement st(conn, "SELECT action, detail, created_at, kind, point, category, verdict_action, source, "
+                                  "route, digest, content FROM audit WHERE user_id = ? ORDER BY rowid");
         st.bind(1, user_id);
         while (st.step()) {
             doc["audit"].push_back({ { "action", st.column_text(0) },
                                      { "detail", json_or_text(st.column_text(1)) },
-                                     { "created_at", st.column_int(2) } });
+                                     { "created_at", st.column_int(2) },
+                                     { "kind", st.column_text(3) },
+                                     { "point", st.column_text(4) },
+                                     { "category", st.column_text(5) },
+                                     { "verdict_action", st.column_text(6) },
+                                     { "source", st.column_text(7) },
+                                     { "route", st.column_text(8) },
+                                     { "digest", st.column_text(9) },
+                                     { "content", st.column_is_null(10) ? json(nullptr) : json(st.column_text(10)) } });
         }
     }
     doc["responses"] = json::array();

@@ -58,6 +58,13 @@ sqlite_statement & sqlite_statement::bind_blob(int index, const void * data, siz
     return *this;
 }
 
+sqlite_statement & sqlite_statement::bind_null(int index) {
+    if (sqlite3_bind_null(stmt_.get(), index) != SQLITE_OK) {
+        conn_.fail("binding parameter " + std::to_string(index));
+    }
+    return *this;
+}
+
 bool sqlite_statement::step() {
     const int rc = sqlite3_step(stmt_.get());
     if (rc == SQLITE_ROW)
@@ -84,6 +91,10 @@ std::string sqlite_statement::column_text(int index) const {
 std::string sqlite_statement::column_blob(int index) const {
     const auto * data = static_cast<const char *>(sqlite3_column_blob(stmt_.get(), index));
     return data ? std::string(data, (size_t)sqlite3_column_bytes(stmt_.get(), index)) : std::string();
+}
+
+bool sqlite_statement::column_is_null(int index) const {
+    return sqlite3_column_type(stmt_.get(), index) == SQLITE_NULL;
 }
 
 sqlite_transaction::sqlite_transaction(sqlite_connection & conn) : conn_(conn) {

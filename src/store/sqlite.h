@@ -43,6 +43,7 @@ class sqlite_statement {
     sqlite_statement & bind(int index, int64_t value);
     sqlite_statement & bind(int index, const std::string & value);
     sqlite_statement & bind_blob(int index, const void * data, size_t size);
+    sqlite_statement & bind_null(int index);
 
     // True when a row is ready to read; false when the statement is done.
     bool step();
@@ -52,6 +53,7 @@ class sqlite_statement {
     int64_t     column_int(int index) const;
     std::string column_text(int index) const;
     std::string column_blob(int index) const;
+    bool        column_is_null(int index) const;
 
   private:
     struct finalizer {

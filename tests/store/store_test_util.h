@@ -49,6 +49,17 @@ inline int64_t sql_int(const std::filesystem::path & db_path, const std::string 
     return st.step() ? st.column_int(0) : -1;
 }
 
+// Undoes migration 4 (the audit's structured columns, store_settings) on a closed store, so
+// that it is what a v3 muse wrote; older migrations' tests undo this one first.
+inline void store_back_to_v3(const std::filesystem::path & db_path) {
+    store::sqlite_connection conn(db_path.string(), SQLITE_OPEN_READWRITE);
+    conn.exec("DROP INDEX audit_created; DROP TABLE store_settings;");
+    for (const char * column : { "kind", "point", "category", "verdict_action", "source", "route", "digest", "content" }) {
+        conn.exec(std::string("ALTER TABLE audit DROP COLUMN ") + column);
+    }
+    conn.exec("PRAGMA user_version = 3");
+}
+
 inline std::string file_bytes(const std::filesystem::path & path) {
     std::ifstream in(path, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
