@@ -86,6 +86,30 @@ static void reasoning_channel_set(chat_prompt::impl & p, const model & mdl) {
     }
 }
 
+// Prompts are tokenized with special tokens parsed, so a tool's output (a page, a file, an MCP
+// server's answer) that spells "<|im_end|><|im_start|>system" would close its own turn and open
+// a system turn. In tool messages each control token's text gets a zero-width space after its
+// first byte: the model reads the same characters, as plain text.
+static void control_tokens_defuse(const model & mdl, std::string & text) {
+    if (text.find_first_of("<[|") == std::string::npos) {
+        return;
+    }
+    const llama_vocab * vocab = mdl.vocab();
+    const int32_t       n     = llama_vocab_n_tokens(vocab);
+    for (int32_t t = 0; t < n; t++) {
+        if (!(llama_vocab_get_attr(vocab, t) & (LLAMA_TOKEN_ATTR_CONTROL | LLAMA_TOKEN_ATTR_USER_DEFINED))) {
+            continue;
+        }
+        const std::string & special = mdl.token_text(t);
+        if (special.size() < 2) {
+            continue;
+        }
+        for (size_t at = text.find(special); at != std::string::npos; at = text.find(special, at + 4)) {
+            text.insert(at + 1, "\xE2\x80\x8B");
+        }
+    }
+}
+
 chat_prompt chat_format(const model & mdl, const chat_request & request, const std::string & media_marker) {
     if (request.messages.empty()) {
         throw input_error("the conversation has no messages; send at least one user message");
@@ -96,6 +120,12 @@ chat_prompt chat_format(const model & mdl, const chat_request & request, const s
     common_chat_templates_inputs in;
     for (const auto & m : request.messages) {
         in.messages.push_back(message_to_common(m, media_marker));
+        if (m.role == "tool") {
+            control_tokens_defuse(mdl, in.messages.back().content);
+            for (auto & part : in.messages.back().content_parts) {
+                if (part.type == "text") control_tokens_defuse(mdl, part.text);
+            }
+        }
     }
     for (const auto & t : request.tools) {
         if (t.name.empty()) {

@@ -12,10 +12,13 @@
 #include "server/responses-input.h"
 #include "server/wire-util.h"
 
+#include "agent/sandbox/unique-fd.h"
 #include <sodium.h>
 
 #include <cstring>
 #include <fstream>
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace muse::server {
 
@@ -451,7 +454,21 @@ void responses_create_handle(server_state & st, const httplib::Request & req, ht
         if (!rec || !bytes) throw http_error(404, "no file " + fid, "tools", "file_not_found");
         std::filesystem::create_directories(params.context.work_dir);
         const std::string name = std::filesystem::path(rec->filename).filename().string();
-        std::ofstream(params.context.work_dir / (name.empty() ? fid : name), std::ios::binary) << *bytes;
+        // The sandbox writes this dir: a link (or FIFO) it left under the name goes first, and the
+        // file is made anew without following links, or the host would write through it.
+        const std::filesystem::path dest = params.context.work_dir / (name.empty() ? fid : name);
+        ::unlink(dest.c_str());
+        agent::unique_fd out(::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+        size_t done = 0;
+        while (out.valid() && done < bytes->size()) {
+            const ssize_t n = ::write(out.get(), bytes->data() + done, bytes->size() - done);
+            if (n <= 0) break;
+            done += (size_t) n;
+        }
+        if (!out.valid() || done < bytes->size()) {
+            throw http_error(409, "file " + fid + " cannot be copied into /mnt/data as '" + dest.filename().string() +
+                                  "': " + std::strerror(errno) + "; rename the file or use a new response chain", "tools", "file_not_copied");
+        }
     }
 
     json skeleton = { { "id", rid }, { "object", "response" }, { "created_at", unix_now() }, { "status", "in_progress" },

@@ -31,8 +31,14 @@ std::string jsonrpc_error_text(const nlohmann::json & error);
 
 // A message from the server, or nullopt when it is not JSON or nested deeper than
 // JSONRPC_MAX_DEPTH (copying or printing such a value would recurse off the stack).
+// Bytes that are not UTF-8 are replaced (U+FFFD) rather than the message dropped.
 std::optional<nlohmann::json> jsonrpc_parse(std::string_view text);
 constexpr int32_t             JSONRPC_MAX_DEPTH = 128;
+
+// For a message jsonrpc_parse refused: the integer "id" of its top-level object when that can
+// be read before the trouble, so the request it answers fails at once (not at its deadline),
+// with `why` saying what was wrong.
+std::optional<int64_t> jsonrpc_unreadable_id(std::string_view text, std::string * why);
 
 // One line of JSON, never throwing on invalid UTF-8 (it is replaced).
 std::string jsonrpc_dump(const nlohmann::json & message);

@@ -132,7 +132,13 @@ void mcp_stdio_transport::read_stdout_line(std::string_view line) {
     }
     std::optional<nlohmann::json> message = jsonrpc_parse(line);
     if (!message) {
-        return;  // a log line on stdout, or garbage: not ours to act on
+        // A log line on stdout, or garbage: not ours to act on, unless it answers one of our
+        // requests (too deep, broken): that request fails now rather than at its deadline.
+        std::string why;
+        if (auto id = jsonrpc_unreadable_id(line, &why); id && events_.on_request_failed) {
+            events_.on_request_failed(*id, why);
+        }
+        return;
     }
     if (message->is_array()) {  // a JSON-RPC batch
         for (auto & item : *message) {

@@ -50,6 +50,27 @@ std::string result_resource_text(const json & resource) {
            " bytes of binary data, not shown]";
 }
 
+// Control characters other than tab and newlines in caret notation ("^[" for ESC, "^?" for DEL,
+// "^[" too for the C1 codes' UTF-8 form): a server's escape sequences would otherwise retitle,
+// clear or rewrite the terminal muse prints results on, and they mean nothing to a model.
+std::string result_controls_shown(const std::string & text) {
+    std::string out;
+    out.reserve(text.size());
+    for (size_t i = 0; i < text.size(); i++) {
+        const unsigned char c = (unsigned char) text[i];
+        if (c == 0xC2 && i + 1 < text.size() && (unsigned char) text[i + 1] >= 0x80 && (unsigned char) text[i + 1] <= 0x9F) {
+            out += "^[";  // U+0080..U+009F: CSI, OSC and the rest as one byte
+            i++;
+        } else if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
+            out += '^';
+            out += c == 0x7F ? '?' : (char) (c + 0x40);
+        } else {
+            out += (char) c;
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string mcp_text_capped(const std::string & text, size_t cap) {
@@ -123,7 +144,7 @@ tool_result mcp_tool_result_from(const json & result, const std::string & name_p
     if ((!content || content->empty()) && result.is_object() && result.contains("structuredContent")) {
         line_add(jsonrpc_dump(result["structuredContent"]));
     }
-    out.text = mcp_text_capped(text, text_cap);
+    out.text = mcp_text_capped(result_controls_shown(text), text_cap);
     return out;
 }
 
