@@ -8,6 +8,7 @@
 #include "engine/embedder.h"
 #include "engine/error.h"
 #include "server/api-server.h"
+#include "server/audit-retention.h"
 #include "store/data-dir.h"
 #include "store/database.h"
 
@@ -174,6 +175,8 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
         fflush(stdout);
     }
 
+    // Prunes the audit past its retention now and hourly; stops (joined) when serve returns.
+    server::audit_retention retention(db);
     server::api_server srv(*mdl, s, db, cfg, embed.get());
     const int port = srv.bind();
     fprintf(stderr, "muse serve: model %s, %d concurrent sequences of up to %d tokens (%d KV cells, %s), data in %s\n",
