@@ -18,7 +18,7 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
 # --- 1. Debian packages -------------------------------------------------------
 packages=(build-essential cmake ninja-build ccache git pkg-config nodejs npm
-          nlohmann-json3-dev libcpp-httplib-dev libsqlite3-dev libcurl4-openssl-dev
+          nlohmann-json3-dev libcpp-httplib-dev libsqlite3-dev sqlite3 libcurl4-openssl-dev
           libsodium-dev libstb-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libedit-dev
           bubblewrap python3 python3-numpy python3-pandas python3-matplotlib python3-scipy
           python3-sklearn python3-pil python3-opencv

@@ -9,6 +9,7 @@
 #include "engine/error.h"
 #include "server/api-server.h"
 #include "server/audit-retention.h"
+#include "server/heap-trim.h"
 #include "store/data-dir.h"
 #include "store/database.h"
 
@@ -46,6 +47,8 @@ struct serve_options {
     std::string   tools;           // server-side tools requests may use (off: none)
     std::string   embedding_model; // POST /v1/embeddings runs on it (empty: that route answers 404)
     int           embedding_ctx    = 0;
+    int           max_connections  = 256;
+    double        header_timeout   = 10;
     agent_options agent;
 };
 
@@ -118,6 +121,8 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
     cfg.agent.limits.max_argument_chars = agent.max_argument_chars;
     cfg.agent.limits.wall_secs   = o.timeout;
     cfg.limits.max_tokens        = o.max_tokens;
+    cfg.max_connections          = o.max_connections;
+    cfg.header_timeout_secs      = o.header_timeout;
     cfg.limits.max_body_bytes    = (size_t) o.max_body_mb << 20;
     cfg.limits.timeout_secs      = o.timeout;
     cfg.limits.max_messages      = o.max_messages;
@@ -177,6 +182,7 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
 
     // Prunes the audit past its retention now and hourly; stops (joined) when serve returns.
     server::audit_retention retention(db);
+    server::heap_trim       trim;  // what bursts freed goes back to the system every 10 s
     server::api_server srv(*mdl, s, db, cfg, embed.get());
     const int port = srv.bind();
     fprintf(stderr, "muse serve: model %s, %d concurrent sequences of up to %d tokens (%d KV cells, %s), data in %s\n",
@@ -216,6 +222,15 @@ void serve_command_add(CLI::App & app, command_runner & runner) {
     cmd->add_option("--max-tokens", opts->max_tokens, "most tokens one request may generate")->capture_default_str();
     cmd->add_option("--max-body-mb", opts->max_body_mb, "largest request body")->capture_default_str()->check(CLI::Range(1, 4096));
     cmd->add_option("--timeout", opts->timeout, "seconds one request may run")->capture_default_str();
+    cmd->add_option("--max-connections", opts->max_connections,
+                    "connections open at once (idle and streaming ones count); one more gets 503 and is closed")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 65536));
+    cmd->add_option("--header-timeout", opts->header_timeout,
+                    "seconds a connection has to deliver a request's line and headers (from its accept or its previous "
+                    "response); a body gets as long again, then must keep up 16 KiB/s; slower ones get 408 and are closed")
+        ->capture_default_str()
+        ->check(CLI::Range(0.1, 3600.0));
     cmd->add_option("--max-image-pixels", opts->max_image_pixels, "largest image (pixels)")->capture_default_str();
     cmd->add_option("--max-audio-secs", opts->max_audio_secs, "longest audio clip")->capture_default_str();
     cmd->add_option("--max-messages", opts->max_messages, "most messages in one request")->capture_default_str();

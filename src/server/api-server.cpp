@@ -1,6 +1,7 @@
 #include "server/api-server.h"
 
 #include "engine/model.h"
+#include "server/connection-guard.h"
 #include "server/data-routes.h"
 #include "server/system-json.h"
 #include "server/wire-util.h"
@@ -44,9 +45,21 @@ void stream_error_end(httplib::DataSink & sink, const http_error & e, wire_forma
     sink.done();
 }
 
+// A failure from below as the client's error: SQLite's "database or disk is full" is the
+// operator's disk to fix (507, saying so); anything else is a 500.
+static http_error failure_error(const std::string & context, const std::exception & e) {
+    const std::string what = e.what();
+    if (what.find("database or disk is full") != std::string::npos) {
+        return http_error(507, "the disk that holds the data dir is full, so nothing more can be stored (" + what +
+                                   "); free space there or move --data-dir; reads still work",
+                          "", "disk_full");
+    }
+    return http_error(500, context + what);
+}
+
 void stream_failure_end(httplib::DataSink & sink, const std::exception & e, wire_format wire) {
     fprintf(stderr, "muse serve: a stream failed: %s\n", e.what());
-    stream_error_end(sink, http_error(500, std::string("the stream failed: ") + e.what()), wire);
+    stream_error_end(sink, failure_error("the stream failed: ", e), wire);
 }
 
 void error_write(httplib::Response & res, const http_error & e, wire_format wire) {
@@ -72,7 +85,7 @@ struct api_server::impl {
     metrics            stats;
     scheduler          sched;
     server_state       st;
-    httplib::Server    http;
+    guarded_server     http;        // the connection cap, request deadlines and size caps
     const system_info  sys;         // read once: /health (admins) and /metrics show it
     const std::string  build_info;  // its muse_build_info series
     const int64_t      started = unix_now();  // the model's "created" in /v1/models
@@ -80,8 +93,19 @@ struct api_server::impl {
     const std::string  mdl_name = mdl.info().name;
 
     impl(model & m, session & s, store::database & d, const server_config & c, embedder * e)
-        : mdl(m), cfg(c), db(d), sched(s, c.sched), st{ m, sched, d, cfg, stats, e }, sys(system_info_read()),
-          build_info(build_info_render(sys)) {}
+        : mdl(m), cfg(c), db(d), sched(s, c.sched), st{ m, sched, d, cfg, stats, e },
+          http(connection_limits_of(c), [](const std::string & path, int status, const std::string & msg, const std::string & code) {
+              return error_body(http_error(status, msg, "", code), wire_of_path(path));
+          }),
+          sys(system_info_read()), build_info(build_info_render(sys)) {}
+
+    static connection_limits connection_limits_of(const server_config & c) {
+        connection_limits l;
+        l.max_connections     = c.max_connections;
+        l.header_timeout_secs = c.header_timeout_secs;
+        l.max_body_bytes      = c.limits.max_body_bytes;
+        return l;
+    }
 
     caller authenticate(const httplib::Request & req, bool admin) {
         if (cfg.no_auth) return db.user_get_or_create("local", true);
@@ -122,7 +146,7 @@ struct api_server::impl {
                 error_write(res, e, wire);
             } catch (const store::store_error & e) {
                 fprintf(stderr, "muse serve: store error on %s: %s\n", name.c_str(), e.what());
-                error_write(res, http_error(500, std::string("the store failed: ") + e.what()), wire);
+                error_write(res, failure_error("the store failed: ", e), wire);
             } catch (const std::exception & e) {
                 fprintf(stderr, "muse serve: error on %s: %s\n", name.c_str(), e.what());
                 error_write(res, http_error(500, std::string("internal error: ") + e.what()), wire);
@@ -186,7 +210,8 @@ struct api_server::impl {
         });
         add("GET", "/metrics", "metrics", ROUTE_ACCESS_ADMIN, [this](const httplib::Request &, httplib::Response & r, const caller &) {
             const auto l = sched.load();
-            r.set_content(stats.render(l.queued, l.busy, l.total) + build_info + cache_metrics_render(sched.cache_stats()),
+            r.set_content(stats.render(l.queued, l.busy, l.total) + build_info + cache_metrics_render(sched.cache_stats()) +
+                              connection_metrics_render(http.stats()),
                           "text/plain; version=0.0.4");
         });
         // Unknown routes and requests httplib refuses itself (a body over the limit) still get
@@ -197,14 +222,24 @@ struct api_server::impl {
             std::string msg  = status == 404 ? "no route " + req.method + " " + req.path + " (see docs/api.md)" :
                                status == 413 ? "the request body is over the server's limit of " +
                                                    std::to_string(cfg.limits.max_body_bytes >> 20) + " MiB (--max-body-mb)" :
+                               status == 414 ? "the request line is over 8192 bytes; send a shorter URL (the request goes in the body)" :
+                               status == 400 ? "the request could not be parsed: a malformed request line, header or chunked "
+                                               "body, or a header line over 8192 bytes" :
                                                "the request could not be served";
             error_write(res, http_error(status, msg, "", status == 413 ? "body_too_large" : ""), wire_of_path(req.path));
             stats.request_count(status == 404 ? "unknown" : "refused", status);
         });
         http.set_payload_max_length(cfg.limits.max_body_bytes);
-        // One handler thread per streaming client and per queued request, plus a few for the rest.
-        const size_t threads = (size_t) (cfg.sched.max_sequences + cfg.sched.queue_max) + 8;
-        http.new_task_queue  = [threads] { return new httplib::ThreadPool(threads); };
+        // httplib inflates a gzip or brotli body with no bound, past --max-body-mb: none are taken.
+        http.set_pre_routing_handler([this](const httplib::Request & req, httplib::Response & res) {
+            const std::string enc = req.get_header_value("Content-Encoding");
+            if (enc.empty() || enc == "identity") return httplib::Server::HandlerResponse::Unhandled;
+            error_write(res, http_error(415, "Content-Encoding " + enc + " is not accepted: send the body uncompressed",
+                                        "", "unsupported_content_encoding"), wire_of_path(req.path));
+            res.set_header("Connection", "close");
+            stats.request_count("refused", 415);
+            return httplib::Server::HandlerResponse::Handled;
+        });
     }
 };
 

@@ -48,8 +48,19 @@ void data_routes_add(server_state & st, const route_adder & add) {
         if (file.content.empty()) throw http_error(400, "the file is empty", "file", "empty_file");
         const std::string name = file.filename.empty() ? "upload" : file.filename;
         const auto        rec  = st.db.file_put(who.id, name, purpose, file.content);
-        // Indexed before the answer, so that a file_search right after finds it.
-        const auto idx = agent::file_index(st.db, who.id, rec, file.content, agent_embed_fn(st));
+        // Indexed before the answer, so that a file_search right after finds it. A file that
+        // cannot be indexed (a full disk) is not kept either: the client was told it failed.
+        agent::file_index_result idx;
+        try {
+            idx = agent::file_index(st.db, who.id, rec, file.content, agent_embed_fn(st));
+        } catch (...) {
+            try {
+                st.db.file_delete(who.id, rec.id);
+            } catch (const std::exception & e) {
+                fprintf(stderr, "muse serve: the unindexed file %s stays listed: %s\n", rec.id.c_str(), e.what());
+            }
+            throw;
+        }
         json out = file_json(rec);
         out["muse"] = { { "kind", idx.extracted.kind }, { "chunks", idx.chunks }, { "embedded", idx.vectors } };
         if (!idx.extracted.note.empty()) out["muse"]["note"] = idx.extracted.note;

@@ -1,6 +1,7 @@
 #include "server/metrics.h"
 
 #include "engine/prefix-cache.h"
+#include "server/connection-guard.h"
 #include "engine/system-info.h"
 
 #include <iterator>
@@ -122,6 +123,23 @@ std::string cache_metrics_render(const prefix_cache_stats & s) {
     one("bytes_ram", "gauge", "Bytes those hold.", s.bytes_ram);
     one("entries_disk", "gauge", "Conversations spilled to disk.", s.entries_disk);
     one("bytes_disk", "gauge", "Bytes those hold.", s.bytes_disk);
+    return o.str();
+}
+
+std::string connection_metrics_render(const connection_stats & s) {
+    std::ostringstream o;
+    o << "# HELP muse_connections_open HTTP connections open.\n# TYPE muse_connections_open gauge\n"
+      << "muse_connections_open " << s.open << "\n";
+    o << "# HELP muse_connections_refused_total Connections over --max-connections, answered 503 and closed.\n"
+         "# TYPE muse_connections_refused_total counter\nmuse_connections_refused_total "
+      << s.refused << "\n";
+    o << "# HELP muse_connections_closed_total Connections the server answered itself and closed, by reason.\n"
+         "# TYPE muse_connections_closed_total counter\n";
+    const std::pair<const char *, uint64_t> reasons[] = {
+        { "header_deadline", s.header_deadline }, { "body_deadline", s.body_deadline },
+        { "head_too_large", s.head_too_large },   { "body_too_large", s.body_too_large },
+    };
+    for (const auto & [reason, n] : reasons) o << "muse_connections_closed_total{reason=\"" << reason << "\"} " << n << "\n";
     return o.str();
 }
 

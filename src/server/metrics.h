@@ -15,6 +15,8 @@ struct prefix_cache_stats;
 
 namespace muse::server {
 
+struct connection_stats;
+
 class histogram {
   public:
     explicit histogram(std::vector<double> bounds) : bounds_(std::move(bounds)), counts_(bounds_.size() + 1, 0) {}
@@ -49,5 +51,8 @@ std::string build_info_render(const system_info & s);
 
 // The prefix cache's counters and gauges (muse_prefix_cache_*).
 std::string cache_metrics_render(const prefix_cache_stats & s);
+
+// The connection guard's gauge and counters (muse_connections_*).
+std::string connection_metrics_render(const connection_stats & s);
 
 }  // namespace muse::server

@@ -39,6 +39,8 @@ struct server_config {
     scheduler_params sched;
     server_limits    limits;
     agent_config     agent;
+    int              max_connections     = 256;  // open at once; one more gets 503 (connection-guard.h)
+    double           header_timeout_secs = 10;   // a request's head must arrive within this
 };
 
 struct server_state {
