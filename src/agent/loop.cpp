@@ -25,6 +25,7 @@ const char * call_outcome_name(call_outcome o) {
         case CALL_OUTCOME_TIMEOUT:       return "timeout";
         case CALL_OUTCOME_CANCELLED:     return "cancelled";
         case CALL_OUTCOME_FAILED:        return "failed";
+        case CALL_OUTCOME_REFUSED:       return "refused";
     }
     return "?";
 }
@@ -244,6 +245,15 @@ loop_outcome loop_run(chat_request request, const loop_params & params, const ge
                     slots[i]->done = true;
                     continue;
                 }
+                if (params.call_check) {
+                    if (auto refusal = params.call_check(r.call)) {
+                        r.outcome         = CALL_OUTCOME_REFUSED;
+                        r.result.text     = *refusal;
+                        r.result.is_error = true;
+                        slots[i]->done    = true;
+                        continue;
+                    }
+                }
                 tool_context ctx = params.context;
                 const auto   tool_deadline = std::min(deadline, clock_type::now() + std::chrono::duration_cast<clock_type::duration>(
                                                                                       std::chrono::duration<double>(lim.tool_secs)));
@@ -317,6 +327,7 @@ loop_outcome loop_run(chat_request request, const loop_params & params, const ge
                 for (auto & img : records[i].result.images) img.number = params.context.images->add(img.name, img.mime, img.bytes);
             }
             for (size_t i = first; i < last; ++i) {
+                if (params.result_check && records[i].outcome == CALL_OUTCOME_OK) params.result_check(records[i]);
                 if (events.call_finished) events.call_finished(records[i]);
             }
         }

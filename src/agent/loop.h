@@ -70,6 +70,7 @@ enum call_outcome {
     CALL_OUTCOME_TIMEOUT,
     CALL_OUTCOME_CANCELLED,
     CALL_OUTCOME_FAILED,         // the tool threw
+    CALL_OUTCOME_REFUSED,        // the safety policy kept it from running (loop_params::call_check)
 };
 const char * call_outcome_name(call_outcome o);
 
@@ -134,6 +135,12 @@ struct loop_params {
     // its tool messages as a user message, so the next step looks at them.
     std::function<std::optional<size_t>(const tool_image & image)> image_to_media;
     size_t                max_images = 4;
+    // Before a call runs: a refusal text keeps it from running (CALL_OUTCOME_REFUSED, the text
+    // its result). The safety policy's check of tool arguments and artifacts (agent/call-guard.h).
+    std::function<std::optional<std::string>(const chat_tool_call & call)> call_check;
+    // After a call finished: may rewrite what the model reads of it (a note in front of text that
+    // looks like instructions to the model: prompt injection through a page or a file).
+    std::function<void(call_record & record)> result_check;
 };
 
 // Runs the loop on `request` (its own tools stay client-side: a call of one ends the loop).

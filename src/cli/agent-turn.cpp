@@ -1,5 +1,6 @@
 #include "cli/agent-turn.h"
 
+#include "agent/call-guard.h"
 #include "agent/text-cap.h"
 #include "agent/file-index.h"
 #include "agent/tools/crop-zoom.h"
@@ -8,6 +9,7 @@
 #include "agent/tools/read-text.h"
 #include "agent/tools/spawn-agent.h"
 #include "agent/tools/visual-grounding.h"
+#include "cli/policy-options.h"
 #include "cli/terminal.h"
 #include "cli/turn.h"
 #include "engine/error.h"
@@ -158,6 +160,12 @@ agent_turn_result agent_turn_run(session & s, const model & mdl, chat_request re
     p.context.images          = setup.images;
     p.cancel                  = cancel;
     p.forced_tool             = forced_tool;
+    if (setup.policy) {
+        agent::call_guard_install(p, *setup.policy, [](const agent::call_verdict & v) {
+            policy_audit(v.verdict, v.point, "cli.tool:" + v.tool, v.content);
+            if (v.verdict.blocked()) fprintf(stderr, "note: the safety policy refused a call of %s (%s)\n", v.tool.c_str(), v.verdict.category.c_str());
+        });
+    }
     res.media_base = media.size();
     if (mdl.projector()) {
         p.image_to_media = [&media, &mdl, &res](const agent::tool_image & img) -> std::optional<size_t> {
@@ -174,8 +182,16 @@ agent_turn_result agent_turn_run(session & s, const model & mdl, chat_request re
         std::lock_guard<std::mutex> lk(session_mu);
         chat_prompt    prompt = chat_format(mdl, r, mdl.media_marker());
         answer_printer out;
-        turn_result    t = turn_run(s, &prompt, "", media, sp, &out, cancel, cache);
+        turn_result    t = turn_run(s, &prompt, "", media, sp, &out, cancel, cache, setup.policy);
         out.end();
+        if (t.stopped.blocked()) {
+            // The step's answer is replaced by the policy's reply, and the loop ends with it.
+            policy_audit(t.stopped, safety::CHECK_POINT_OUTPUT, "cli.run", t.raw);
+            policy_stop_print(t.stopped, true);
+            t.parsed = chat_parsed{ t.stopped.message, "", {} };
+        } else if (t.stopped.action == safety::POLICY_ACTION_WARN && !t.stopped.message.empty() && t.parsed.tool_calls.empty()) {
+            printf("\n\n%s\n", t.stopped.message.c_str());
+        }
         if (t.stats.reason == FINISH_REASON_ERROR) throw runtime_error(t.stats.error + "; check --grammar or --json-schema");
         agent::step_output so;
         so.parsed            = t.parsed;

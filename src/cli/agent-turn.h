@@ -7,6 +7,7 @@
 #include "engine/media.h"
 #include "engine/prefix-cache.h"
 #include "engine/session.h"
+#include "safety/checker.h"
 
 #include <atomic>
 
@@ -37,6 +38,8 @@ struct agent_setup {
     std::shared_ptr<store::database> db;
     int64_t                          user_id = 0;
     std::shared_ptr<void>            files_kept;
+    // The safety policy the calls and answers meet (--policy); null: none.
+    const safety::checker *          policy = nullptr;
 };
 // Starts the tools of `o` (agent_tools_start), makes the workdir (--workdir, or a new folder
 // under the data dir's workspaces/cli/), and opens the store and indexes --files when

@@ -2,6 +2,7 @@
 #include "agent/tool-names.h"
 #include "agent/memory-prompt.h"
 #include "store/database.h"
+#include "cli/policy-options.h"
 #include "cli/agent-turn.h"
 #include "cli/chat-file.h"
 #include "cli/commands.h"
@@ -21,6 +22,7 @@ struct chat_options {
     model_options      model;
     generation_options gen;
     agent_options      agent;  // --tools python,artifacts,...: each turn runs the agent loop
+    policy_options     policy;
 };
 
 static const char * chat_help =
@@ -135,7 +137,12 @@ static bool chat_command(chat_state & st, const std::string & line, const model 
 // token, the turn is dropped whole, its attachments kept for the next message.
 static void chat_turn(chat_state & st, const std::string & text, session & ses, const model & mdl,
                       prefix_cache & cache, const generation_options & gen, std::atomic<bool> & cancel,
-                      bool tty, const chat_options & o, const agent_setup * agent) {
+                      bool tty, const chat_options & o, const agent_setup * agent, const safety::checker * policy) {
+    // A refused line is answered by the policy and not kept: the conversation goes on without it.
+    if (const safety::verdict in = policy_check_text(policy, safety::CHECK_POINT_INPUT, text, "cli.chat"); in.blocked()) {
+        policy_stop_print(in, false);
+        return;
+    }
     chat_message user;
     user.role = "user";
     if (st.attached.empty()) {
@@ -199,8 +206,25 @@ static void chat_turn(chat_state & st, const std::string & text, session & ses, 
     }
     chat_prompt    prompt = chat_format(mdl, req, mdl.media_marker());
     answer_printer out;
-    turn_result    r = turn_run(ses, &prompt, "", turn_media, sequence_params_make(gen), &out, &cancel, &cache);
+    turn_result    r = turn_run(ses, &prompt, "", turn_media, sequence_params_make(gen), &out, &cancel, &cache, policy);
     out.end();
+    if (r.stopped.action != safety::POLICY_ACTION_ALLOW || !r.stopped.category.empty()) {
+        policy_audit(r.stopped, safety::CHECK_POINT_OUTPUT, "cli.chat", r.raw);
+    }
+    if (r.stopped.blocked()) {
+        // The reply the history keeps is the policy's, not the text it stopped.
+        policy_stop_print(r.stopped, true);
+        chat_message reply;
+        reply.role    = "assistant";
+        reply.content = r.stopped.message;
+        st.history.push_back(reply);
+        st.attached.clear();
+        return;
+    }
+    if (r.stopped.action == safety::POLICY_ACTION_WARN && !r.stopped.message.empty()) {
+        printf("\n%s\n", r.stopped.message.c_str());
+        r.parsed.content += "\n\n" + r.stopped.message;
+    }
     if (tty) {
         fprintf(stderr, "\033[2m%s\033[0m\n", turn_summary(r, "chat").c_str());
     }
@@ -235,6 +259,7 @@ void chat_command_add(CLI::App & app, command_runner & runner) {
     model_options_add(*cmd, opts->model);
     generation_options_add(*cmd, opts->gen);
     agent_options_add(*cmd, opts->agent, true);
+    policy_options_add(cmd, opts->policy);
     cmd->footer(std::string("\nIn the chat:\n") + chat_help);
     cmd->callback([opts, &runner]() {
         runner.run = [opts](std::atomic<bool> & cancel) {
@@ -244,9 +269,14 @@ void chat_command_add(CLI::App & app, command_runner & runner) {
             agent_options_resolve(o.agent);
             model_options_check(o.model);  // -m NAME, and every file the options name, before the load
             generation_options_check(o.gen);
+            if (!o.policy.guard_model.empty()) gguf_file_check(o.policy.guard_model, "guard model");
+            backend              be(o.model.verbose);
+            const policy_runtime policy = policy_runtime_make(o.policy, be, o.model.n_threads);
             std::optional<agent_setup> agent;
-            if (!o.agent.tools.empty()) agent = agent_setup_make(o.agent);
-            backend be(o.model.verbose);
+            if (!o.agent.tools.empty()) {
+                agent         = agent_setup_make(o.agent);
+                agent->policy = policy.checker.get();
+            }
             auto    mdl = model_load(be, o.model);
             reasoning_options_note(*mdl, o.gen, "");
             if (cancel.load()) {
@@ -298,7 +328,7 @@ void chat_command_add(CLI::App & app, command_runner & runner) {
                         }
                         continue;
                     }
-                    chat_turn(st, line, ses, *mdl, cache, o.gen, cancel, tty, o, agent ? &*agent : nullptr);
+                    chat_turn(st, line, ses, *mdl, cache, o.gen, cancel, tty, o, agent ? &*agent : nullptr, policy.checker.get());
                 } catch (const input_error & e) {
                     // A bad message or file ends that turn, not the conversation.
                     if (line[0] != '/' && !st.history.empty() && st.history.back().role == "user") {

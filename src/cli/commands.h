@@ -20,6 +20,7 @@ void info_command_add(CLI::App & app, command_runner & runner);
 void pull_command_add(CLI::App & app, command_runner & runner);
 void keys_command_add(CLI::App & app, command_runner & runner);
 void audit_command_add(CLI::App & app, command_runner & runner);
+void policy_command_add(CLI::App & app, command_runner & runner);
 void serve_command_add(CLI::App & app, command_runner & runner);
 void list_command_add(CLI::App & app, command_runner & runner);
 void help_command_add(CLI::App & app, command_runner & runner);

@@ -86,6 +86,7 @@ int main(int argc, char ** argv) {
     muse::cli::pull_command_add(app, runner);
     muse::cli::keys_command_add(app, runner);
     muse::cli::audit_command_add(app, runner);
+    muse::cli::policy_command_add(app, runner);
     muse::cli::serve_command_add(app, runner);
     muse::cli::help_command_add(app, runner);
 

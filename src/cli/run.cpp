@@ -3,6 +3,7 @@
 #include "cli/agent-turn.h"
 #include "agent/tool-names.h"
 #include "cli/options.h"
+#include "cli/policy-options.h"
 #include "cli/agents-view.h"
 #include "cli/turn.h"
 #include "reason/modes.h"
@@ -39,6 +40,7 @@ struct run_options {
     std::string              aggregate = "vote";
     std::string              answer_field;
     agent_options            agent;  // --tools python,artifacts,...: the agent loop
+    policy_options           policy;
 };
 
 static std::string stdin_read() {
@@ -75,7 +77,8 @@ static std::string plain_mode(const model & m, const run_options & o) {
 
 // --mode: the reasoning modes; several agents show as live lanes, then as a table.
 static int run_reasoned(const run_options & o, session & ses, const model & mdl, const chat_message & user,
-                        const std::vector<media> & media_list, const std::atomic<bool> & cancel) {
+                        const std::vector<media> & media_list, const std::atomic<bool> & cancel,
+                        const safety::checker * policy) {
     chat_request req;
     req.messages.push_back(user);
     chat_request_apply(req, o.gen);
@@ -104,11 +107,19 @@ static int run_reasoned(const run_options & o, session & ses, const model & mdl,
         }
     }, &cancel);
     lanes.clear();
-    out.content(result.content);
-    for (const auto & tc : result.tool_calls) {
-        printf("\n[tool call] %s(%s)", tc.name.c_str(), tc.arguments.c_str());
+    // The agents' answer arrives whole: the policy checks it whole before it is shown.
+    const safety::verdict v = policy_check_text(policy, safety::CHECK_POINT_OUTPUT, result.reasoning + "\n" + result.content, "cli.run");
+    if (v.blocked()) {
+        out.end();
+        policy_stop_print(v, true);
+    } else {
+        out.content(result.content);
+        if (v.action == safety::POLICY_ACTION_WARN && !v.message.empty()) out.content("\n\n" + v.message);
+        for (const auto & tc : result.tool_calls) {
+            printf("\n[tool call] %s(%s)", tc.name.c_str(), tc.arguments.c_str());
+        }
+        out.end();
     }
-    out.end();
     if (multi) {
         agents_table_print(is_tty(stdout) ? stdout : stderr, result);
     }
@@ -182,6 +193,7 @@ void run_command_add(CLI::App & app, command_runner & runner) {
         ->expected(1)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     agent_options_add(*cmd, opts->agent, true);
+    policy_options_add(cmd, opts->policy);
     cmd->add_flag("--raw", opts->raw, "complete the prompt as raw text, without the chat template");
     cmd->add_flag("--stats", opts->stats, "print token counts, speed and the seed to stderr");
     cmd->add_flag("--show-prompt", opts->show_prompt, "print the prompt the chat template rendered to stderr");
@@ -258,11 +270,22 @@ void run_command_add(CLI::App & app, command_runner & runner) {
                 throw input_error("--warmup-agents " + std::to_string(o.reason.warmup_agents) + " is more than --agents " +
                                   std::to_string(o.reason.agents));
             }
+            // The prompt meets the policy before anything loads: a refused one costs no model load.
+            if (!o.policy.guard_model.empty()) gguf_file_check(o.policy.guard_model, "guard model");
+            backend              be(o.model.verbose);
+            const policy_runtime policy = policy_runtime_make(o.policy, be, o.model.n_threads);
+            if (const safety::verdict in = policy_check_text(policy.checker.get(), safety::CHECK_POINT_INPUT, text, "cli.run");
+                in.blocked()) {
+                policy_stop_print(in, false);
+                return 0;
+            }
 
             // The tools start before the model loads: a bad --mcp file or a missing sandbox fails fast.
             std::optional<agent_setup> setup;
-            if (!o.agent.tools.empty()) setup = agent_setup_make(o.agent);
-            backend be(o.model.verbose);
+            if (!o.agent.tools.empty()) {
+                setup         = agent_setup_make(o.agent);
+                setup->policy = policy.checker.get();
+            }
             auto    mdl = model_load(be, o.model);
             reasoning_options_note(*mdl, o.gen, o.mode);
             const int32_t n_seq = o.mode == "contemplate" ? o.reason.agents + 2 :
@@ -300,14 +323,14 @@ void run_command_add(CLI::App & app, command_runner & runner) {
             }
 
             if (!o.mode.empty() && !o.raw) {
-                return run_reasoned(o, ses, *mdl, user, media_list, cancel);
+                return run_reasoned(o, ses, *mdl, user, media_list, cancel, policy.checker.get());
             }
             if (setup) return run_agent(o, ses, *mdl, user, media_list, *setup, cancel);
             answer_printer out;
             turn_result    r;
             if (o.raw) {
                 if (o.show_prompt) fprintf(stderr, "%s\n", text.c_str());
-                r = turn_run(ses, nullptr, text, {}, sequence_params_make(o.gen), &out, &cancel);
+                r = turn_run(ses, nullptr, text, {}, sequence_params_make(o.gen), &out, &cancel, nullptr, policy.checker.get());
             } else {
                 chat_request req;
                 req.messages.push_back(user);
@@ -316,8 +339,17 @@ void run_command_add(CLI::App & app, command_runner & runner) {
                 if (o.show_prompt) {
                     fprintf(stderr, "%s\n", prompt.text().c_str());
                 }
-                r = turn_run(ses, &prompt, "", media_list, sequence_params_make(o.gen), &out, &cancel);
+                r = turn_run(ses, &prompt, "", media_list, sequence_params_make(o.gen), &out, &cancel, nullptr, policy.checker.get());
             }
+            if (r.stopped.action != safety::POLICY_ACTION_ALLOW || !r.stopped.category.empty()) {
+                policy_audit(r.stopped, safety::CHECK_POINT_OUTPUT, "cli.run", r.raw);
+            }
+            if (r.stopped.blocked()) {
+                out.end();
+                policy_stop_print(r.stopped, true);
+                return 0;
+            }
+            if (r.stopped.action == safety::POLICY_ACTION_WARN && !r.stopped.message.empty()) out.content("\n\n" + r.stopped.message);
             for (const auto & tc : r.parsed.tool_calls) {
                 printf("\n[tool call] %s(%s)", tc.name.c_str(), tc.arguments.c_str());
             }

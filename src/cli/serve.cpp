@@ -2,6 +2,7 @@
 #include "cli/commands.h"
 #include "cli/agent-tools.h"
 #include "cli/options.h"
+#include "cli/policy-options.h"
 #include "cli/terminal.h"
 #include "agent/tool-names.h"
 #include "engine/backend.h"
@@ -50,6 +51,7 @@ struct serve_options {
     int           max_connections  = 256;
     double        header_timeout   = 10;
     agent_options agent;
+    policy_options policy;
 };
 
 bool host_is_loopback(const std::string & host) {
@@ -78,8 +80,12 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
     agent_tools tools = agent_tools_start(agent);  // before the model loads: a bad --mcp file fails fast
 
     if (!o.embedding_model.empty()) gguf_file_check(o.embedding_model, "embedding model");  // fail before the long load
+    if (!o.policy.guard_model.empty()) gguf_file_check(o.policy.guard_model, "guard model");
 
     backend be(o.model.verbose);
+    // The policy before the model: a bad policy file fails fast. The guard loads with it.
+    const policy_runtime policy = policy_runtime_make(o.policy, be, o.model.n_threads);
+
     auto    mdl = model_load(be, model);
     std::unique_ptr<embedder> embed;
     if (!o.embedding_model.empty()) {
@@ -183,8 +189,12 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
     // Prunes the audit past its retention now and hourly; stops (joined) when serve returns.
     server::audit_retention retention(db);
     server::heap_trim       trim;  // what bursts freed goes back to the system every 10 s
-    server::api_server srv(*mdl, s, db, cfg, embed.get());
+    server::api_server srv(*mdl, s, db, cfg, embed.get(), policy.checker.get());
     const int port = srv.bind();
+    fprintf(stderr, "muse serve: safety policy %s%s\n",
+            !policy.checker ? "off (--policy off): requests meet no checks" :
+            o.policy.policy == "default" ? "default (rules; `muse policy show`)" : o.policy.policy.c_str(),
+            policy.guard ? (", guard model " + policy.guard->path()).c_str() : "");
     fprintf(stderr, "muse serve: model %s, %d concurrent sequences of up to %d tokens (%d KV cells, %s), data in %s\n",
             cfg.model_id.c_str(), o.max_concurrency, s.n_ctx_seq(), s.n_ctx(), o.kv.c_str(), data_dir.string().c_str());
     printf("muse serve: listening on http://%s:%d\n", o.host.c_str(), port);
@@ -248,6 +258,7 @@ void serve_command_add(CLI::App & app, command_runner & runner) {
         ->capture_default_str()
         ->check(CLI::Range(0, 1 << 20));
     agent_options_add(*cmd, opts->agent);
+    policy_options_add(cmd, opts->policy);
     cmd->add_flag("--no-auth", opts->no_auth, "no API keys (loopback addresses only)");
     cmd->add_flag("--no-cache", opts->no_cache,
                   "decode every request's whole prompt (no prefix cache: conversations' cells are not kept between turns)");

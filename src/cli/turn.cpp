@@ -25,7 +25,7 @@ static void print_growth(const std::string & now, std::string & shown, void (ans
 
 turn_result turn_run(session & s, const chat_prompt * prompt, const std::string & raw_prompt,
                      const std::vector<media> & media, const sequence_params & sp, answer_printer * out,
-                     const std::atomic<bool> * cancel, prefix_cache * cache) {
+                     const std::atomic<bool> * cancel, prefix_cache * cache, const safety::checker * policy) {
     turn_result     r;
     const auto      t0 = clock_type::now();
     sequence_params params = sp;
@@ -40,6 +40,9 @@ turn_result turn_run(session & s, const chat_prompt * prompt, const std::string 
     std::string shown_reasoning, shown_content;
     std::unique_ptr<reason::channel_tracker> channel;
     if (prompt) channel = std::make_unique<reason::channel_tracker>(*prompt);
+    std::unique_ptr<safety::stream_checker> check;
+    if (policy && policy->policy_of().check_output) check = std::make_unique<safety::stream_checker>(*policy, std::vector<safety::guard_turn>{});
+    size_t checked = 0;  // of r.raw
     while (!s.sequence_finished(h)) {
         if (cancel && cancel->load()) {
             s.sequence_cancel(h);
@@ -52,6 +55,16 @@ turn_result turn_run(session & s, const chat_prompt * prompt, const std::string 
             if (r.ttft_secs == 0) r.ttft_secs = secs_since(t0);
             r.raw += ev.text;
             if (channel) channel->push(ev.text);
+            if (check && r.stopped.action == safety::POLICY_ACTION_ALLOW) {
+                r.stopped = check->push(r.raw.substr(checked));
+                checked   = r.raw.size();
+                if (r.stopped.blocked()) {
+                    s.sequence_cancel(h);
+                    out = nullptr;  // nothing more of it is shown
+                    break;
+                }
+                r.stopped = {};
+            }
             if (!out) {
                 continue;
             }
@@ -63,18 +76,21 @@ turn_result turn_run(session & s, const chat_prompt * prompt, const std::string 
             print_growth(partial.reasoning, shown_reasoning, &answer_printer::reasoning, out);
             print_growth(partial.content, shown_content, &answer_printer::content, out);
         }
+        if (r.stopped.blocked()) break;  // cancelled: the sequence stopped
     }
     r.decode_secs = secs_since(t1);
     if (channel) r.reasoning_tokens = channel->reasoning_tokens();
     r.stats       = s.sequence(h);
     r.parsed      = prompt ? chat_parse(*prompt, r.raw, false) : chat_parsed{ r.raw, {}, {} };
+    if (check && !r.stopped.blocked()) r.stopped = check->finish();
+    if (r.stopped.blocked()) out = nullptr;
     if (out && prompt) {
         // Whatever the final parse holds beyond what streamed (e.g. content held back while
         // it could still have been a tool call).
         print_growth(r.parsed.reasoning, shown_reasoning, &answer_printer::reasoning, out);
         print_growth(r.parsed.content, shown_content, &answer_printer::content, out);
     }
-    if (params.keep_cells) {
+    if (params.keep_cells && !r.stopped.blocked()) {
         cache->keep("", "", h);  // the next turn starts from these cells
     } else {
         s.sequence_release(h);

@@ -5,6 +5,7 @@
 #include "engine/media.h"
 #include "engine/session.h"
 #include "engine/prefix-cache.h"
+#include "safety/checker.h"
 
 #include <atomic>
 #include <vector>
@@ -19,6 +20,7 @@ struct turn_result {
     double         decode_secs  = 0;
     double         ttft_secs    = 0;  // from the start to the first generated token
     int32_t        reasoning_tokens = 0;  // in the template's reasoning channel
+    safety::verdict stopped;               // the policy's verdict that stopped the answer, if one did
 };
 
 // What every mode's summary line says (`--stats`, and on a terminal), in one format:
@@ -43,10 +45,12 @@ std::string summary_line(const run_summary & s);
 
 // `prompt` null: raw completion of `raw_prompt` without a chat template. With `cache`, the
 // prompt starts from what it shares with the previous turn's cells, and the turn's cells are
-// kept for the next.
+// kept for the next. With `policy`, the answer is checked as it streams: a verdict that blocks
+// ends the turn before the text that tipped it is printed (`stopped`).
 turn_result turn_run(session & s, const chat_prompt * prompt, const std::string & raw_prompt,
                      const std::vector<media> & media, const sequence_params & sp, answer_printer * out,
-                     const std::atomic<bool> * cancel, prefix_cache * cache = nullptr);
+                     const std::atomic<bool> * cancel, prefix_cache * cache = nullptr,
+                     const safety::checker * policy = nullptr);
 
 // A turn's summary line (summary_line's format).
 std::string turn_summary(const turn_result & r, const std::string & mode = "", int64_t seed = -1);

@@ -1,5 +1,6 @@
 #include "server/agent-run.h"
 
+#include "agent/call-guard.h"
 #include "agent/contemplate-loops.h"
 #include "agent/tool-names.h"
 #include "agent/tools/crop-zoom.h"
@@ -11,6 +12,7 @@
 #include "server/chat-run.h"
 #include "engine/model.h"
 #include "server/http-error.h"
+#include "server/safety-gate.h"
 
 #include <sodium.h>
 
@@ -203,6 +205,14 @@ agent::loop_params agent_loop_params(server_state & st, const std::shared_ptr<ag
     p.context.conversation_id  = scope->workspace;
     p.context.work_dir         = st.db.workspace_dir(scope->who.id, scope->workspace);
     p.cancel                   = &scope->cancel;
+    if (st.safety) {
+        // Tool arguments, artifacts and tool output meet the policy; every verdict is audited.
+        server_state * state = &st;
+        const caller   who   = scope->who;
+        agent::call_guard_install(p, *st.safety, [state, who](const agent::call_verdict & v) {
+            safety_audit(*state, who, v.verdict, v.point, "tool:" + v.tool, v.content);
+        });
+    }
     return p;
 }
 
@@ -272,8 +282,16 @@ void agent_audit(server_state & st, const agent_scope & scope, const agent::call
                     { "arguments_bytes", r.call.arguments.size() },
                     { "duration_ms", (int64_t) (r.secs * 1000) },
                     { "outcome", agent::call_outcome_name(r.outcome) } };
+    store::audit_event e;
+    e.user_id = scope.who.id;
+    e.kind    = "tool_call";
+    e.point   = "tool_arguments";
+    e.route   = "tool:" + r.call.name;
+    if (r.outcome == agent::CALL_OUTCOME_REFUSED) e.verdict_action = "block";
+    e.detail = detail.dump();
     try {
-        st.db.audit_add(scope.who.id, "tool_call", detail.dump());
+        // The digest is of the arguments; they are kept only when the operator turned content on.
+        st.db.audit_record(e, r.call.arguments.empty() ? std::string("{}") : r.call.arguments);
     } catch (const std::exception &) {
         // The call happened; a store failure here must not fail the user's request.
     }

@@ -1,6 +1,7 @@
 // POST /v1/messages: Anthropic's wire format — system, content blocks (text, image,
 // tool_use, tool_result, thinking), tools, extended thinking, streaming events.
 #include "engine/model.h"
+#include "server/safety-gate.h"
 #include "server/chat-run.h"
 #include "server/memory-context.h"
 #include "server/data-routes.h"
@@ -218,19 +219,35 @@ void messages_handle(server_state & st, const httplib::Request & req, httplib::R
     if (const json mem = memory_context_apply(st, who, call, body); !mem.empty()) res.set_header("x-muse-memory", memory_used_header(mem));
     const std::string model = body.is_object() && body.contains("model") && body["model"].is_string() ?
                                   body["model"].get<std::string>() : st.cfg.model_id;
+    if (const safety::verdict in = safety_input_check(st, who, call, "messages"); in.blocked()) {
+        safety_refusal_send(st, res, WIRE_FORMAT_ANTHROPIC, in, call.stream, model);
+        return;
+    }
+    const auto turns = safety_turns(call);
     auto run = chat_run_start(st, call, std::to_string(who.id));
     const std::string id = id_make("msg_");
 
     if (!call.stream) {
         deferred_json_send(
             res, run,
-            [&st, run, id, model] {
+            [&st, run, id, model, who, turns] {
                 chat_run_finish(st, *run);
                 auto &              c = run->choices[0];
                 const chat_parsed & p = c.final_parse();
+                const safety::verdict v = safety_output_check(st, who, turns, p.reasoning + "\n" + p.content, "messages");
+                if (v.blocked()) {
+                    json out = { { "id", id }, { "type", "message" }, { "role", "assistant" }, { "model", model },
+                                 { "content", json::array({ { { "type", "text" }, { "text", safety_reply_text(v) } } }) },
+                                 { "stop_reason", "refusal" }, { "stop_sequence", nullptr }, { "usage", usage_json(*run) },
+                                 { "muse", { { "safety", safety_json(st, v, safety::CHECK_POINT_OUTPUT) } } } };
+                    return out.dump(-1, ' ', false, json::error_handler_t::replace);
+                }
                 json content = json::array();
                 if (!p.reasoning.empty()) content.push_back({ { "type", "thinking" }, { "thinking", p.reasoning }, { "signature", "" } });
-                if (!p.content.empty()) content.push_back({ { "type", "text" }, { "text", p.content } });
+                if (!p.content.empty() || !v.message.empty()) {
+                    const bool note = v.action == safety::POLICY_ACTION_WARN && !v.message.empty();
+                    content.push_back({ { "type", "text" }, { "text", note ? p.content + "\n\n" + v.message : p.content } });
+                }
                 for (const auto & tc : p.tool_calls) {
                     content.push_back({ { "type", "tool_use" }, { "id", tool_use_id(tc) }, { "name", tc.name }, { "input", tool_input(tc.arguments) } });
                 }
@@ -238,6 +255,7 @@ void messages_handle(server_state & st, const httplib::Request & req, httplib::R
                              { "content", content }, { "stop_reason", stop_reason_of(c, !p.tool_calls.empty()) },
                              { "stop_sequence", nullptr },
                              { "usage", usage_json(*run) } };
+                if (!v.category.empty()) out["muse"]["safety"] = safety_json(st, v, safety::CHECK_POINT_OUTPUT);
                 return out.dump(-1, ' ', false, json::error_handler_t::replace);
             },
             [](const http_error & e) { return error_body(e, WIRE_FORMAT_ANTHROPIC); });
@@ -247,8 +265,10 @@ void messages_handle(server_state & st, const httplib::Request & req, httplib::R
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
         "text/event-stream",
-        [&st, run, id, model](size_t, httplib::DataSink & sink) {
+        [&st, run, id, model, who, turns](size_t, httplib::DataSink & sink) {
             try {
+                safety_stream   check(st, who, turns, "messages");
+                safety::verdict stopped;  // blocking: the stream sends nothing more of the answer
                 bool ok = sse_write(sink, { { "type", "message_start" },
                                             { "message", { { "id", id }, { "type", "message" }, { "role", "assistant" },
                                                            { "model", model }, { "content", json::array() },
@@ -282,6 +302,12 @@ void messages_handle(server_state & st, const httplib::Request & req, httplib::R
                 };
                 chat_run_sink s;
                 s.delta = [&](int, const choice_tracker::delta & d) {
+                    if (stopped.blocked()) return;
+                    stopped = check.push(d.reasoning + d.content);
+                    if (stopped.blocked()) {
+                        run->j->cancel();
+                        return;
+                    }
                     send("thinking", d.reasoning);
                     send("text", d.content);
                     // Tool calls as they are generated: a tool_use block per call, its input as
@@ -303,19 +329,31 @@ void messages_handle(server_state & st, const httplib::Request & req, httplib::R
                     run->j->cancel();
                     return false;
                 }
-                try {
-                    chat_run_finish(st, *run);
-                } catch (const http_error & e) {
-                    stream_error_end(sink, e, WIRE_FORMAT_ANTHROPIC);
-                    return true;
+                if (!stopped.blocked()) {
+                    try {
+                        chat_run_finish(st, *run);
+                    } catch (const http_error & e) {
+                        stream_error_end(sink, e, WIRE_FORMAT_ANTHROPIC);
+                        return true;
+                    }
+                    stopped = check.finish();
                 }
                 auto &              c = run->choices[0];
                 const chat_parsed & p = c.final_parse();
+                // The policy's reply (a refusal, crisis resources) or a warning's note ends the text.
+                if (stopped.blocked()) {
+                    block_close();
+                    send("text", safety_reply_text(stopped));
+                } else if (stopped.action == safety::POLICY_ACTION_WARN && !stopped.message.empty()) {
+                    send("text", "\n\n" + stopped.message);
+                }
                 block_close();
-                ok = ok && sse_write(sink, { { "type", "message_delta" },
-                                             { "delta", { { "stop_reason", stop_reason_of(c, !p.tool_calls.empty()) }, { "stop_sequence", nullptr } } },
-                                             { "usage", usage_json(*run) } },
-                                     "message_delta");
+                json delta_msg = { { "type", "message_delta" },
+                                   { "delta", { { "stop_reason", stopped.blocked() ? "refusal" : stop_reason_of(c, !p.tool_calls.empty()) },
+                                                { "stop_sequence", nullptr } } },
+                                   { "usage", usage_json(*run) } };
+                if (!stopped.category.empty()) delta_msg["muse"] = { { "safety", safety_json(st, stopped, safety::CHECK_POINT_OUTPUT) } };
+                ok = ok && sse_write(sink, delta_msg, "message_delta");
                 ok = ok && sse_write(sink, { { "type", "message_stop" } }, "message_stop");
                 sink.done();
                 return ok;

@@ -92,8 +92,8 @@ struct api_server::impl {
     const std::string  started_rfc3339 = rfc3339_of(started);
     const std::string  mdl_name = mdl.info().name;
 
-    impl(model & m, session & s, store::database & d, const server_config & c, embedder * e)
-        : mdl(m), cfg(c), db(d), sched(s, c.sched), st{ m, sched, d, cfg, stats, e },
+    impl(model & m, session & s, store::database & d, const server_config & c, embedder * e, const safety::checker * safe)
+        : mdl(m), cfg(c), db(d), sched(s, c.sched), st{ m, sched, d, cfg, stats, e, safe },
           http(connection_limits_of(c), [](const std::string & path, int status, const std::string & msg, const std::string & code) {
               return error_body(http_error(status, msg, "", code), wire_of_path(path));
           }),
@@ -243,8 +243,9 @@ struct api_server::impl {
     }
 };
 
-api_server::api_server(model & mdl, session & s, store::database & db, const server_config & cfg, embedder * embed)
-    : impl_(std::make_unique<impl>(mdl, s, db, cfg, embed)) {
+api_server::api_server(model & mdl, session & s, store::database & db, const server_config & cfg, embedder * embed,
+                       const safety::checker * safety)
+    : impl_(std::make_unique<impl>(mdl, s, db, cfg, embed, safety)) {
     impl_->routes_add();
 }
 

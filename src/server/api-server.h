@@ -11,7 +11,9 @@ namespace muse::server {
 class api_server {
   public:
     // `embed`: the embedding model POST /v1/embeddings runs on; nullptr: that route says there is none.
-    api_server(model & mdl, session & s, store::database & db, const server_config & cfg, embedder * embed = nullptr);
+    // `safety`: the policy requests meet (not owned); nullptr: none.
+    api_server(model & mdl, session & s, store::database & db, const server_config & cfg, embedder * embed = nullptr,
+               const safety::checker * safety = nullptr);
     ~api_server();
     api_server(const api_server &)             = delete;
     api_server & operator=(const api_server &) = delete;

@@ -3,6 +3,7 @@
 #include "agent/file-index.h"
 #include "server/agent-run.h"
 #include "server/json-fields.h"
+#include "server/safety-gate.h"
 #include "server/wire-util.h"
 
 namespace muse::server {
@@ -47,6 +48,18 @@ void data_routes_add(server_state & st, const route_adder & add) {
         std::string purpose = req.has_file("purpose") ? req.get_file_value("purpose").content : "user_data";
         if (file.content.empty()) throw http_error(400, "the file is empty", "file", "empty_file");
         const std::string name = file.filename.empty() ? "upload" : file.filename;
+        // What the file says (its text, a PDF's pages, a picture's OCR) meets the policy before it is kept.
+        if (st.safety && st.safety->policy_of().check_input) {
+            const agent::file_text text = agent::file_text_extract(file.content, name);
+            const safety::verdict  v    = st.safety->check(safety::CHECK_POINT_UPLOAD, text.text);
+            safety_audit(st, who, v, safety::CHECK_POINT_UPLOAD, "files", text.text);
+            if (v.blocked()) {
+                const auto * c = st.safety->policy_of().category_find(v.category);
+                throw http_error(422, "the file " + name + " was refused by the server's safety policy (" + v.category +
+                                          (c ? " " + c->name : std::string()) + "); it was not stored",
+                                 "file", "content_policy");
+            }
+        }
         const auto        rec  = st.db.file_put(who.id, name, purpose, file.content);
         // Indexed before the answer, so that a file_search right after finds it. A file that
         // cannot be indexed (a full disk) is not kept either: the client was told it failed.

@@ -10,6 +10,7 @@
 #include "server/data-routes.h"
 #include "server/json-fields.h"
 #include "server/openai-chat.h"
+#include "server/safety-gate.h"
 #include "server/wire-util.h"
 
 
@@ -48,6 +49,15 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
                               "(for orchestrate's sub-agents, give the model spawn_agent: \"muse\": {\"tools\": [\"spawn_agent\"]})",
                          call.n != 1 ? "n" : "muse.mode");
     }
+    if (const safety::verdict in = safety_input_check(st, who, call, "chat_completions"); in.blocked()) {
+        if (!conv.empty()) {
+            for (const auto & m : call.new_messages) st.db.message_append(who.id, conv, m.value("role", "user"), m.dump());
+            st.db.message_append(who.id, conv, "assistant", json{ { "role", "assistant" }, { "content", safety_reply_text(in) } }.dump());
+        }
+        safety_refusal_send(st, res, WIRE_FORMAT_OPENAI, in, call.stream, st.cfg.model_id);
+        return;
+    }
+    const auto    turns   = safety_turns(call);
     auto          params  = agent_loop_params(st, scope, tools);
     params.context.images = call.images;
     scope->images         = call.images;
@@ -68,15 +78,23 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
     };
 
     // The reply once the loop is done (both ways of answering end with it).
-    auto finish = [&st, who, conv](const agent::loop_outcome & o, json & message, const char *& reason) {
+    // `v`: the policy's verdict on the answer (a stopped stream's, or the check of the whole).
+    auto finish = [&st, who, conv](const agent::loop_outcome & o, const safety::verdict & v, json & message, const char *& reason) {
         message = { { "role", "assistant" }, { "content", o.last.content } };
         if (!o.last.reasoning.empty()) message["reasoning_content"] = o.last.reasoning;
         reason = "stop";
-        if (!o.pending_calls.empty()) {
+        if (v.blocked()) {
+            message = { { "role", "assistant" }, { "content", safety_reply_text(v) },
+                        { "refusal", v.crisis ? json(nullptr) : json(safety_reply_text(v)) } };
+            reason  = "content_filter";
+        } else if (!o.pending_calls.empty()) {
             message["tool_calls"] = openai_tool_calls(o.pending_calls);
             reason                = "tool_calls";
         } else if (o.stop == agent::LOOP_STOP_LENGTH || o.stop == agent::LOOP_STOP_TOKEN_BUDGET) {
             reason = "length";
+        }
+        if (!v.blocked() && v.action == safety::POLICY_ACTION_WARN && !v.message.empty()) {
+            message["content"] = o.last.content + "\n\n" + v.message;
         }
         if (!conv.empty()) {
             try {
@@ -102,13 +120,15 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
         ev.call_finished = [&](const agent::call_record & r) { agent_audit(st, *scope, r); };
         json                extra;
         agent::loop_outcome o = run(ev, extra);
+        const safety::verdict v = safety_output_check(st, who, turns, o.last.reasoning + "\n" + o.last.content, "chat_completions");
         json        message;
         const char * reason = "stop";
-        finish(o, message, reason);
+        finish(o, v, message, reason);
         json out = { { "id", id }, { "object", "chat.completion" }, { "created", created }, { "model", model },
                      { "choices", json::array({ { { "index", 0 }, { "message", message }, { "finish_reason", reason }, { "logprobs", nullptr } } }) },
                      { "usage", usage(o) }, { "muse", muse_json(o) } };
         if (!extra.is_null()) out["muse"].update(extra);
+        if (!v.category.empty()) out["muse"]["safety"] = safety_json(st, v, safety::CHECK_POINT_OUTPUT);
         res.set_content(out.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
         return;
     }
@@ -116,7 +136,10 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
         "text/event-stream",
-        [&st, run, scope, id, created, model, include_usage, finish, muse_json, usage](size_t, httplib::DataSink & sink) {
+        [&st, run, scope, id, created, model, include_usage, finish, muse_json, usage, turns](size_t, httplib::DataSink & sink) {
+            // The steps' text is checked as it streams; the policy stopping it ends the loop.
+            safety_stream   check(st, scope->who, turns, "chat_completions");
+            safety::verdict stopped;
             auto chunk = [&](json choices) {
                 return json{ { "id", id }, { "object", "chat.completion.chunk" }, { "created", created }, { "model", model },
                              { "choices", std::move(choices) } };
@@ -138,6 +161,12 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
                 if (!ok) scope->cancel = true;
             };
             ev.text = [&](int, const std::string & r, const std::string & c) {
+                if (stopped.blocked()) return;
+                stopped = check.push(r + c);
+                if (stopped.blocked()) {
+                    scope->cancel = true;
+                    return;
+                }
                 json delta = json::object();
                 if (!r.empty()) delta["reasoning_content"] = r;
                 if (!c.empty()) delta["content"] = c;
@@ -158,12 +187,18 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
                 json                extra;
                 agent::loop_outcome o = run(ev, extra);
                 if (!ok) return false;
+                // Contemplate streamed the agents' calls, not their text: its answer is checked whole.
+                if (!stopped.blocked()) {
+                    stopped = extra.is_null() ? check.finish()
+                                              : safety_output_check(st, scope->who, turns, o.last.reasoning + "\n" + o.last.content,
+                                                                    "chat_completions");
+                }
                 json        message;
                 const char * reason = "stop";
-                finish(o, message, reason);
+                finish(o, stopped, message, reason);
                 json delta = json::object();
-                // Contemplate streamed the agents' calls, not their text: the winner's answer is here.
-                if (!extra.is_null() && message["content"].is_string()) delta["content"] = message["content"];
+                if ((!extra.is_null() || stopped.blocked()) && message["content"].is_string()) delta["content"] = message["content"];
+                else if (stopped.action == safety::POLICY_ACTION_WARN && !stopped.message.empty()) delta["content"] = "\n\n" + stopped.message;
                 if (message.contains("tool_calls")) {
                     json tcs = message["tool_calls"];
                     for (size_t i = 0; i < tcs.size(); ++i) tcs[i]["index"] = i;
@@ -172,6 +207,7 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
                 json c    = chunk(json::array({ { { "index", 0 }, { "delta", delta }, { "finish_reason", reason } } }));
                 c["muse"] = muse_json(o);
                 if (!extra.is_null()) c["muse"].update(extra);
+                if (!stopped.category.empty()) c["muse"]["safety"] = safety_json(st, stopped, safety::CHECK_POINT_OUTPUT);
                 ok        = ok && sse_write(sink, c);
                 if (include_usage) {
                     json u     = chunk(json::array());

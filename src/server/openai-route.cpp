@@ -8,6 +8,7 @@
 #include "server/json-fields.h"
 #include "server/openai-chat.h"
 #include "server/responses-input.h"
+#include "server/safety-gate.h"
 #include "server/wire-util.h"
 
 namespace muse::server {
@@ -52,6 +53,22 @@ const char * finish_reason_of(chat_run & run, size_t i) {
     return openai_finish_reason(c.reason, !c.final_parse().tool_calls.empty());
 }
 
+// An answer the policy stopped is replaced by its reply (and loses its tool calls); a warning's
+// note is added to it. Returns the finish reason the choice gets (nullptr: its own).
+const char * safety_apply(const safety::verdict & v, json & msg) {
+    if (v.blocked()) {
+        msg["content"] = safety_reply_text(v);
+        msg["refusal"] = v.crisis ? json(nullptr) : json(safety_reply_text(v));
+        msg.erase("tool_calls");
+        msg.erase("reasoning_content");
+        return "content_filter";
+    }
+    if (v.action == safety::POLICY_ACTION_WARN && !v.message.empty() && msg["content"].is_string()) {
+        msg["content"] = msg["content"].get<std::string>() + "\n\n" + v.message;
+    }
+    return nullptr;
+}
+
 void conversation_store(server_state & st, const caller & who, const std::string & conv, const json & msg) {
     if (conv.empty()) return;
     // A conversation deleted meanwhile takes no more messages; that is not the caller's error.
@@ -90,6 +107,13 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
     const json memory_used = memory_context_apply(st, who, call, body);
     if (!memory_used.empty()) res.set_header("x-muse-memory", memory_used_header(memory_used));
     const reason::reason_mode mode = call.reason.mode;
+    if (const safety::verdict in = safety_input_check(st, who, call, "chat_completions"); in.blocked()) {
+        for (const auto & m : call.new_messages) conversation_store(st, who, conv, m);
+        conversation_store(st, who, conv, { { "role", "assistant" }, { "content", safety_reply_text(in) } });
+        safety_refusal_send(st, res, WIRE_FORMAT_OPENAI, in, call.stream, st.cfg.model_id);
+        return;
+    }
+    const auto turns = safety_turns(call);
     auto run = chat_run_start(st, call, std::to_string(who.id), conv);
     // The request's messages are part of the conversation once the request runs.
     for (const auto & m : call.new_messages) conversation_store(st, who, conv, m);
@@ -101,13 +125,20 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
     if (!call.stream) {
         deferred_json_send(
             res, run,
-            [&st, run, who, conv, id, created, model, mode, memory_used] {
+            [&st, run, who, conv, id, created, model, mode, memory_used, turns] {
                 chat_run_finish(st, *run);
                 json choices = json::array();
+                json safety  = json::array();
                 for (size_t i = 0; i < run->choices.size(); ++i) {
+                    json msg = message_json(*run, i);
+                    const std::string text = msg.value("reasoning_content", "") + "\n" +
+                                             (msg["content"].is_string() ? msg["content"].get<std::string>() : "");
+                    const safety::verdict v = safety_output_check(st, who, turns, text, "chat_completions");
+                    const char * filtered = safety_apply(v, msg);
+                    if (!v.category.empty()) safety.push_back(safety_json(st, v, safety::CHECK_POINT_OUTPUT));
                     choices.push_back({ { "index", i },
-                                        { "message", message_json(*run, i) },
-                                        { "finish_reason", finish_reason_of(*run, i) },
+                                        { "message", std::move(msg) },
+                                        { "finish_reason", filtered ? filtered : finish_reason_of(*run, i) },
                                         { "logprobs", chat_run_logprobs_take(*run, i) } });
                 }
                 conversation_store(st, who, conv, choices[0]["message"]);
@@ -115,6 +146,7 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
                              { "choices", choices }, { "usage", usage_json(*run) } };
                 if (run->reasoning_mode) out["muse"] = reason_result_json(run->j->reason_result, mode);
                 if (!memory_used.empty()) out["muse"]["memory_used"] = memory_used;
+                if (!safety.empty()) out["muse"]["safety"] = safety.size() == 1 ? safety[0] : safety;
                 return out.dump(-1, ' ', false, json::error_handler_t::replace);
             },
             [](const http_error & e) { return error_body(e, WIRE_FORMAT_OPENAI); });
@@ -125,8 +157,16 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
         "text/event-stream",
-        [&st, run, who, conv, id, created, model, include_usage, mode](size_t, httplib::DataSink & sink) {
+        [&st, run, who, conv, id, created, model, include_usage, mode, turns](size_t, httplib::DataSink & sink) {
             try {
+                // Each choice's text is checked as it streams; a choice the policy stops sends
+                // nothing more and ends with finish_reason content_filter.
+                std::vector<std::unique_ptr<safety_stream>> checks;
+                std::vector<safety::verdict>                stopped(run->choices.size());
+                for (size_t i = 0; i < run->choices.size(); ++i) {
+                    checks.push_back(std::make_unique<safety_stream>(st, who, turns, "chat_completions"));
+                }
+                size_t n_stopped = 0;
                 auto chunk = [&](json choices) {
                     return json{ { "id", id }, { "object", "chat.completion.chunk" }, { "created", created },
                                  { "model", model }, { "choices", std::move(choices) } };
@@ -143,6 +183,14 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
                 }
                 chat_run_sink s;
                 s.delta = [&](int i, const choice_tracker::delta & d) {
+                    if ((size_t) i < stopped.size()) {
+                        if (stopped[i].blocked()) return;
+                        stopped[i] = checks[i]->push(d.reasoning + d.content);
+                        if (stopped[i].blocked()) {
+                            if (++n_stopped == stopped.size()) run->j->cancel();  // nothing left to send
+                            return;
+                        }
+                    }
                     json delta = json::object();
                     if (!d.reasoning.empty()) delta["reasoning_content"] = d.reasoning;
                     if (!d.content.empty()) delta["content"] = d.content;
@@ -170,20 +218,40 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
                     run->j->cancel();  // the client went away: its sequences end at the next step
                     return false;
                 }
-                try {
-                    chat_run_finish(st, *run);
-                } catch (const http_error & e) {
-                    stream_error_end(sink, e, WIRE_FORMAT_OPENAI);
-                    return true;
+                if (n_stopped < stopped.size()) {
+                    try {
+                        chat_run_finish(st, *run);
+                    } catch (const http_error & e) {
+                        stream_error_end(sink, e, WIRE_FORMAT_OPENAI);
+                        return true;
+                    }
                 }
+                json stored;  // what the conversation keeps of choice 0
                 for (size_t i = 0; i < run->choices.size(); ++i) {
                     json delta = json::object();
-                    if (run->reasoning_mode) {
-                        delta["content"] = run->j->reason_result.content;
+                    safety::verdict v = stopped[i];
+                    if (!v.blocked()) {
+                        // The reasoning modes' answer arrives whole, here: it is checked whole.
+                        v = run->reasoning_mode ? safety_output_check(st, who, turns, run->j->reason_result.reasoning + "\n" +
+                                                                                       run->j->reason_result.content, "chat_completions")
+                                                : checks[i]->finish();
                     }
-                    json c = chunk(choice(i, delta, finish_reason_of(*run, i)));
+                    if (v.blocked()) {
+                        delta["content"] = safety_reply_text(v);
+                    } else {
+                        if (run->reasoning_mode) delta["content"] = run->j->reason_result.content;
+                        if (v.action == safety::POLICY_ACTION_WARN && !v.message.empty()) {
+                            delta["content"] = delta.value("content", "") + "\n\n" + v.message;
+                        }
+                    }
+                    json c = chunk(choice(i, delta, v.blocked() ? "content_filter" : finish_reason_of(*run, i)));
                     if (run->reasoning_mode) c["muse"] = reason_result_json(run->j->reason_result, mode);
+                    if (!v.category.empty()) c["muse"]["safety"] = safety_json(st, v, safety::CHECK_POINT_OUTPUT);
                     ok = ok && sse_write(sink, c);
+                    if (i == 0) {
+                        stored = v.blocked() ? json{ { "role", "assistant" }, { "content", safety_reply_text(v) } } : message_json(*run, 0);
+                        if (!v.blocked()) safety_apply(v, stored);
+                    }
                 }
                 if (include_usage) {
                     json c     = chunk(json::array());
@@ -191,7 +259,7 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
                     ok         = ok && sse_write(sink, c);
                 }
                 try {
-                    conversation_store(st, who, conv, message_json(*run, 0));
+                    conversation_store(st, who, conv, stored);
                 } catch (const std::exception &) {
                     // The reply was sent; a store failure is logged by the store, not the client's.
                 }

@@ -10,15 +10,16 @@
 #include "server/json-fields.h"
 #include "server/openai-chat.h"
 #include "server/responses-input.h"
+#include "server/safety-gate.h"
 #include "server/wire-util.h"
-
 #include "agent/sandbox/unique-fd.h"
+
 #include <sodium.h>
 
 #include <cstring>
-#include <fstream>
 #include <fcntl.h>
 #include <unistd.h>
+#include <fstream>
 
 namespace muse::server {
 
@@ -189,6 +190,27 @@ class response_emitter {
             }
         }
         event("response.output_item.done", { { "output_index", idx }, { "item", item } });
+    }
+
+    // The policy's reply in place of the answer: a message whose content is a "refusal" part.
+    void refusal(const std::string & text) {
+        reasoning_close(std::nullopt);
+        message_close(std::nullopt);
+        const int idx = (int) output.size();
+        json item = { { "id", new_id("msg_") }, { "type", "message" }, { "role", "assistant" }, { "status", "in_progress" },
+                      { "content", json::array() } };
+        output.push_back(item);
+        event("response.output_item.added", { { "output_index", idx }, { "item", item } });
+        const json part = { { "type", "refusal" }, { "refusal", text } };
+        event("response.content_part.added", { { "item_id", id_of(idx) }, { "output_index", idx }, { "content_index", 0 },
+                                               { "part", { { "type", "refusal" }, { "refusal", "" } } } });
+        event("response.refusal.delta", { { "item_id", id_of(idx) }, { "output_index", idx }, { "content_index", 0 }, { "delta", text } });
+        event("response.refusal.done", { { "item_id", id_of(idx) }, { "output_index", idx }, { "content_index", 0 }, { "refusal", text } });
+        event("response.content_part.done", { { "item_id", id_of(idx) }, { "output_index", idx }, { "content_index", 0 }, { "part", part } });
+        json & done    = output[(size_t) idx];
+        done["content"] = json::array({ part });
+        done["status"]  = "completed";
+        event("response.output_item.done", { { "output_index", idx }, { "item", done } });
     }
 
   private:
@@ -488,10 +510,29 @@ void responses_create_handle(server_state & st, const httplib::Request & req, ht
                       { "metadata", body.contains("metadata") ? body["metadata"] : json::object() },
                       { "usage", nullptr } };
 
+    if (const safety::verdict in = safety_input_check(st, who, call, "responses"); in.blocked()) {
+        safety_refusal_send_responses(st, res, in, stream, skeleton);
+        return;
+    }
+    const auto turns = safety_turns(call);
+
     // Runs the loop through `em`; returns the finished response object (and stores it).
-    auto run_all = [&st, who, call, params, scope, skeleton, history, store, rid, previous, workspace, contemplate](response_emitter & em) {
+    auto run_all = [&st, who, call, params, scope, skeleton, history, store, rid, previous, workspace, contemplate,
+                    turns](response_emitter & em) {
+        // The answer's text is checked as it streams; the policy stopping it ends the loop.
+        safety_stream      check(st, who, turns, "responses");
+        safety::verdict    stopped;
         agent::loop_events ev;
-        ev.text           = [&](int s, const std::string & r, const std::string & c) { em.text(s, r, c); if (!em.ok) scope->cancel = true; };
+        ev.text = [&](int s, const std::string & r, const std::string & c) {
+            if (stopped.blocked()) return;
+            stopped = check.push(r + c);
+            if (stopped.blocked()) {
+                scope->cancel = true;
+                return;
+            }
+            em.text(s, r, c);
+            if (!em.ok) scope->cancel = true;
+        };
         ev.call_generated = [&](int s, const agent::call_delta & d) { em.call_generated(s, d); };
         ev.step_finished  = [&](int s, const chat_parsed & p) { em.step_finished(s, p); };
         ev.call_finished  = [&](const agent::call_record & r) { agent_audit(st, *scope, r); em.call_finished(r); };
@@ -517,22 +558,38 @@ void responses_create_handle(server_state & st, const httplib::Request & req, ht
                 ++step;
             }
         }
+        if (!stopped.blocked()) stopped = contemplate ? safety_output_check(st, who, turns, o.last.reasoning + "\n" + o.last.content, "responses")
+                                                      : check.finish();
+        if (stopped.blocked()) {
+            // What was shown of the answer is dropped from the response; the policy's reply stands.
+            em.refusal(safety_reply_text(stopped));
+            json kept = json::array();
+            for (auto & item : em.output) {
+                const bool answer = item["type"] == "message" && !(item["content"].size() == 1 && item["content"][0]["type"] == "refusal");
+                if (!answer && item["type"] != "reasoning") kept.push_back(item);
+            }
+            em.output = kept;
+        }
         json r = skeleton;
         r["output"] = em.output;
         r["usage"]  = usage_json(o, 0);
-        const bool incomplete = o.stop == agent::LOOP_STOP_LENGTH || o.stop == agent::LOOP_STOP_MAX_STEPS ||
-                                o.stop == agent::LOOP_STOP_TOKEN_BUDGET || o.stop == agent::LOOP_STOP_TIME_BUDGET;
-        r["status"] = o.stop == agent::LOOP_STOP_CANCELLED ? "cancelled" : incomplete ? "incomplete" : "completed";
+        const bool incomplete = !stopped.blocked() && (o.stop == agent::LOOP_STOP_LENGTH || o.stop == agent::LOOP_STOP_MAX_STEPS ||
+                                o.stop == agent::LOOP_STOP_TOKEN_BUDGET || o.stop == agent::LOOP_STOP_TIME_BUDGET);
+        r["status"] = o.stop == agent::LOOP_STOP_CANCELLED && !stopped.blocked() ? "cancelled" : incomplete ? "incomplete" : "completed";
         if (incomplete) {
             r["incomplete_details"] = { { "reason", o.stop == agent::LOOP_STOP_LENGTH ? "max_output_tokens" : agent::loop_stop_name(o.stop) } };
         }
         std::string text;
         for (const auto & item : em.output) {
-            if (item["type"] == "message" && !item["content"].empty()) text += item["content"][0]["text"].get<std::string>();
+            if (item["type"] == "message" && !item["content"].empty() && item["content"][0].contains("text")) {
+                text += item["content"][0]["text"].get<std::string>();
+            }
         }
+        if (!stopped.blocked() && stopped.action == safety::POLICY_ACTION_WARN && !stopped.message.empty()) text += "\n\n" + stopped.message;
         r["output_text"] = text;
         r["muse"] = { { "stop", agent::loop_stop_name(o.stop) }, { "steps", o.steps }, { "workspace", workspace },
                       { "step_usage", agent_step_usage_json(o) } };
+        if (!stopped.category.empty()) r["muse"]["safety"] = safety_json(st, stopped, safety::CHECK_POINT_OUTPUT);
         if (!report.is_null()) r["muse"].update(report);
         if (!store && workspace == rid) {
             // Not stored: nothing continues this response, so its fresh workspace's files go now

@@ -19,6 +19,10 @@ namespace muse {
 class embedder;
 }  // namespace muse
 
+namespace muse::safety {
+class checker;
+}  // namespace muse::safety
+
 namespace muse::server {
 
 // Server-side tools: off unless the operator turns them on (`muse serve --tools`, `--mcp`).
@@ -50,6 +54,9 @@ struct server_state {
     const server_config & cfg;
     metrics &             stats;
     embedder *            embed = nullptr;  // `muse serve --embedding-model`; nullptr: none
+    // The policy every request meets (`muse serve --policy`, `--guard-model`); nullptr: none
+    // (`--policy off`).
+    const safety::checker * safety = nullptr;
 };
 
 // The caller of a /v1 route, after authentication.
