@@ -9,7 +9,8 @@
 #   MUSE_LLAMA_CPP_DIR   use this llama.cpp checkout instead of the pinned one
 #   MUSE_BUILD_DIR       build folder (default: build)
 #   MUSE_PORTABLE=1      build without -march=native
-#   MUSE_SANITIZE=1      also build the sanitizer (ASan+UBSan) tree in build-asan
+#   MUSE_SANITIZE=1      also build the sanitizer (ASan+UBSan) tree in build-asan, and the
+#                        libFuzzer targets of tests/fuzz (clang, MUSE_FUZZ) in build-fuzz
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -23,7 +24,7 @@ packages=(build-essential cmake ninja-build ccache git pkg-config nodejs npm
           bubblewrap python3 python3-numpy python3-pandas python3-matplotlib python3-scipy
           python3-sklearn python3-pil python3-opencv
           libgumbo-dev libpoppler-cpp-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng
-          libhnswlib-dev fonts-dejavu-core)
+          libhnswlib-dev fonts-dejavu-core clang libclang-rt-dev libomp-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -123,8 +124,11 @@ export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
 configure_and_build "${MUSE_BUILD_DIR:-build}" ""
 if [ "${MUSE_SANITIZE:-0}" = 1 ]; then
     # Only what the "sanitize"-labelled tests need.
-    configure_and_build build-asan "muse muse-robustness-tests muse-store-tests muse-server-tests muse-sandbox-tests muse-mcp-tests muse-web-tests muse-vision-tests muse-test-models" \
+    configure_and_build build-asan "muse muse-robustness-tests muse-store-tests muse-server-tests muse-sandbox-tests muse-mcp-tests muse-web-tests muse-vision-tests muse-redteam-rules-tests muse-redteam-tests muse-test-models" \
         -DMUSE_SANITIZE=ON -DMUSE_BUILD_BENCH=OFF
+    # The fuzz targets (libFuzzer needs clang) and the test models they load: the "fuzz" label.
+    CC=clang CXX=clang++ configure_and_build build-fuzz "muse-fuzz muse-test-models" \
+        -DMUSE_FUZZ=ON -DMUSE_BUILD_BENCH=OFF
 fi
 
 # --- 4. npm clients for the server tests (tests/server) --------------------------------------

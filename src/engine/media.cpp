@@ -4,6 +4,7 @@
 #include "mtmd-helper.h"
 #include "mtmd.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -78,13 +79,15 @@ static bool image_size_peek(media_kind kind, const std::vector<uint8_t> & b, uin
     if (kind == MEDIA_KIND_BMP && b.size() >= 26) {
         w = le32(18);
         h = le32(22);
-        h = (uint32_t) h > 0x7fffffffu ? (uint64_t) (-(int32_t) h) : h;  // top-down BMPs store -height
+        h = h > 0x7fffffffu ? (1ull << 32) - h : h;  // top-down BMPs store -height (two's complement)
         return true;
     }
     if (kind == MEDIA_KIND_JPEG) {
+        // As stb does, bytes that are no marker are passed over to the next 0xFF.
         for (size_t i = 2; i + 9 < b.size();) {
-            if (b[i] != 0xFF) { return false; }
+            if (b[i] != 0xFF || b[i + 1] == 0xFF) { ++i; continue; }
             const uint8_t marker = b[i + 1];
+            if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) { i += 2; continue; }  // no length
             if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
                 h = (uint64_t) b[i + 5] << 8 | b[i + 6];
                 w = (uint64_t) b[i + 7] << 8 | b[i + 8];
@@ -94,6 +97,75 @@ static bool image_size_peek(media_kind kind, const std::vector<uint8_t> & b, uin
         }
     }
     return false;
+}
+
+// WAV and FLAC headers carry the clip's length, an MP3 frame its bitrate: the decoder sizes its
+// buffer from them, so a 30-byte FLAC claiming 36 billion samples asked for 72 GB. Returns the
+// seconds the header claims (an MP3's estimated from its first frame's bitrate and the bytes),
+// -1 when it says nothing usable, or throws input_error for a header that cannot be right.
+static double audio_secs_peek(media_kind kind, const std::vector<uint8_t> & b, const std::string & origin) {
+    const auto le16 = [&](size_t i) { return (uint64_t) b[i] | (uint64_t) b[i + 1] << 8; };
+    const auto le32 = [&](size_t i) { return le16(i) | le16(i + 2) << 16; };
+    const auto corrupt = [&](const std::string & why) {
+        return input_error(origin + ": the " + std::string(media_kind_name(kind)) + " header " + why +
+                           " (corrupt or not a real recording); re-export the file");
+    };
+    // An ID3v2 tag (its size is syncsafe) may stand in front of any of them: the decoder looks
+    // past it for the stream, so the peek does too.
+    size_t o = 0;
+    if (b.size() >= 10 && memcmp(b.data(), "ID3", 3) == 0) {
+        o = 10 + ((size_t) (b[6] & 0x7F) << 21 | (size_t) (b[7] & 0x7F) << 14 | (size_t) (b[8] & 0x7F) << 7 | (b[9] & 0x7F));
+    }
+    const auto at = [&](const char * magic) { return o + 4 <= b.size() && memcmp(&b[o], magic, 4) == 0; };
+    if (at("fLaC")) {
+        // "fLaC", then the STREAMINFO block (its 4-byte header, then 34 bytes): sample rate
+        // (20 bits), channels - 1 (3), bits per sample - 1 (5), total samples (36; 0: unknown).
+        if (b.size() < o + 26 || (b[o + 4] & 0x7F) != 0) return -1;
+        const uint64_t rate     = (uint64_t) b[o + 18] << 12 | (uint64_t) b[o + 19] << 4 | b[o + 20] >> 4;
+        const uint64_t channels = ((b[o + 20] >> 1) & 0x07) + 1;
+        const uint64_t samples  = (uint64_t) (b[o + 21] & 0x0F) << 32 | (uint64_t) b[o + 22] << 24 | (uint64_t) b[o + 23] << 16 |
+                                 (uint64_t) b[o + 24] << 8 | b[o + 25];
+        if (rate == 0 || rate > 655350) throw corrupt("gives a sample rate of " + std::to_string(rate) + " Hz");
+        // What the decoder allocates: 4-byte samples per channel; 2 GiB holds ~40 min of 48 kHz stereo.
+        if (samples * channels * 4 > (2ull << 30)) {
+            throw limit_error(origin + ": the FLAC header claims " + std::to_string(samples) + " samples on " + std::to_string(channels) +
+                              " channels, over 2 GiB decoded; cut the clip");
+        }
+        return samples == 0 ? -1 : (double) samples / (double) rate;
+    }
+    if (at("RIFF")) {
+        // RIFF chunks after "RIFF" size "WAVE": 'fmt ' (channels, rate, bytes per second), 'data'.
+        uint64_t byte_rate = 0;
+        for (size_t i = o + 12; i + 8 <= b.size();) {
+            const uint64_t size = le32(i + 4);
+            if (memcmp(&b[i], "fmt ", 4) == 0 && i + 8 + 16 <= b.size()) {
+                byte_rate = le32(i + 8 + 8);
+                if (le32(i + 8 + 4) == 0 || le16(i + 8 + 2) == 0) throw corrupt("gives a sample rate or channel count of 0");
+            } else if (memcmp(&b[i], "data", 4) == 0) {
+                if (byte_rate == 0) return -1;
+                // A streaming WAV writes 0xFFFFFFFF here: the bytes that are there are what plays.
+                const uint64_t there = b.size() - (i + 8);
+                return (double) std::min(size, there) / (double) byte_rate;
+            }
+            if (size > b.size()) break;
+            i += 8 + size + (size & 1);
+        }
+        return -1;
+    }
+    if (kind == MEDIA_KIND_MP3) {
+        for (size_t i = o; i + 4 <= b.size(); ++i) {
+            if (b[i] != 0xFF || (b[i + 1] & 0xE0) != 0xE0) continue;
+            const int version = (b[i + 1] >> 3) & 3;  // 3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5
+            const int layer   = (b[i + 1] >> 1) & 3;  // 1: layer III
+            const int index   = b[i + 2] >> 4;
+            if (version == 1 || layer != 1 || index == 0 || index == 15) return -1;
+            static const int kbps_v1[15] = { 0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320 };
+            static const int kbps_v2[15] = { 0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160 };
+            const int kbps = version == 3 ? kbps_v1[index] : kbps_v2[index];
+            return (double) (b.size() - i) * 8.0 / (kbps * 1000.0);
+        }
+    }
+    return -1;
 }
 
 media media::from_bytes(const mtmd_context * projector, std::vector<uint8_t> bytes, const std::string & origin,
@@ -119,8 +191,23 @@ media media::from_bytes(const mtmd_context * projector, std::vector<uint8_t> byt
     if (!audio && !mtmd_support_vision(projector)) {
         throw input_error(origin + ": the loaded projector takes no images; use a model with a vision projector");
     }
+    // Twice the limit for an MP3's estimate (a VBR file's first frame may not be typical); the
+    // decoded length is checked exactly below.
+    if (audio) {
+        const double claimed = audio_secs_peek(kind, bytes, origin);
+        const double bound   = kind == MEDIA_KIND_MP3 ? 2 * limits.max_audio_secs : limits.max_audio_secs;
+        if (claimed > bound) {
+            throw limit_error(origin + ": " + std::to_string((int64_t) claimed) + " s of audio (as its header says) is over the limit of " +
+                              std::to_string((int) limits.max_audio_secs) + " s; cut the clip");
+        }
+    }
     uint64_t w = 0, h = 0;
-    if (!audio && image_size_peek(kind, bytes, w, h) && w * h > limits.max_pixels) {
+    const bool sized = !audio && image_size_peek(kind, bytes, w, h);
+    if (sized && (w == 0 || h == 0)) {
+        throw input_error(origin + ": the " + std::string(media_kind_name(kind)) + " header gives a size of " + std::to_string(w) + "x" +
+                          std::to_string(h) + " pixels (corrupt); re-export the image");
+    }
+    if (sized && w * h > limits.max_pixels) {
         throw limit_error(origin + ": " + std::to_string(w) + "x" + std::to_string(h) + " pixels is over the limit of " +
                           std::to_string(limits.max_pixels) + " pixels; downscale the image");
     }
@@ -134,6 +221,11 @@ media media::from_bytes(const mtmd_context * projector, std::vector<uint8_t> byt
     if (!out.bitmap_) {
         throw input_error(origin + ": the " + std::string(media_kind_name(kind)) +
                           " data could not be decoded (truncated or corrupt); re-export the file");
+    }
+    // What was decoded, whatever the header said (a header the peek could not read).
+    if (!audio && (uint64_t) out.width() * out.height() > limits.max_pixels) {
+        throw limit_error(origin + ": " + std::to_string(out.width()) + "x" + std::to_string(out.height()) + " pixels is over the limit of " +
+                          std::to_string(limits.max_pixels) + " pixels; downscale the image");
     }
     if (audio) {
         const int    rate = mtmd_get_audio_sample_rate(projector);

@@ -98,6 +98,30 @@ std::string first_bytes_hex(const std::string & b) {
     return out.empty() ? "nothing" : out;
 }
 
+// Debian's stb_image builds a JPEG Huffman table from its 16 code counts without checking that
+// they add up to at most 256 symbols: a DHT segment whose counts sum past that writes beyond
+// the table (stbi__build_huffman; the fuzz target media_sniff found it). Such a JPEG is not a
+// valid one, so it is refused before stb reads it. stb looks for markers past bytes that are
+// none, and progressive JPEGs have tables between scans; inside entropy-coded data a 0xFF is
+// always followed by 0x00 or a restart marker, so every 0xFF 0xC4 in the file is a DHT.
+bool jpeg_huffman_tables_valid(const std::string & b) {
+    const auto at = [&](size_t i) { return (size_t) (unsigned char) b[i]; };
+    for (size_t i = 2; i + 1 < b.size(); ++i) {
+        if (at(i) != 0xFF || at(i + 1) != 0xC4) continue;
+        if (i + 4 > b.size()) return false;
+        const size_t end = i + 2 + (at(i + 2) << 8 | at(i + 3));
+        if (end > b.size()) return false;
+        for (size_t t = i + 4; t < end;) {
+            if (t + 17 > end) return false;
+            size_t symbols = 0;
+            for (size_t k = 0; k < 16; ++k) symbols += at(t + 1 + k);
+            if (symbols > 256 || t + 17 + symbols > end) return false;
+            t += 17 + symbols;
+        }
+    }
+    return true;
+}
+
 }  // namespace
 
 picture picture_decode(const std::string & bytes, uint64_t max_pixels) {
@@ -105,6 +129,10 @@ picture picture_decode(const std::string & bytes, uint64_t max_pixels) {
     if (format.empty()) {
         throw input_error("image bytes (" + std::to_string(bytes.size()) + " bytes, starting " +
                           first_bytes_hex(bytes) + ") are not PNG, JPEG, BMP or GIF; convert the image to PNG or JPEG");
+    }
+    if (format == "jpeg" && !jpeg_huffman_tables_valid(bytes)) {
+        throw input_error("the JPEG image is corrupt (a Huffman table holds more than 256 codes); send the image "
+                          "file again or re-save it");
     }
     if (bytes.size() > (size_t)INT_MAX) {
         throw limit_error("the " + format + " image is " + std::to_string(bytes.size()) +

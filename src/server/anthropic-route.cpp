@@ -2,6 +2,7 @@
 // tool_use, tool_result, thinking), tools, extended thinking, streaming events.
 #include "engine/model.h"
 #include "server/safety-gate.h"
+#include "server/anthropic-request.h"
 #include "server/chat-run.h"
 #include "server/memory-context.h"
 #include "server/data-routes.h"
@@ -107,6 +108,8 @@ void messages_read(const json & body, chat_call & call, const model & mdl, const
     }
 }
 
+}  // namespace
+
 chat_call anthropic_parse(const json & body, const model & mdl, const server_limits & limits) {
     if (!body.is_object()) throw http_error(400, "the request body must be a JSON object");
     if (!body.contains("max_tokens")) throw http_error(400, "max_tokens is required", "max_tokens");
@@ -176,6 +179,8 @@ chat_call anthropic_parse(const json & body, const model & mdl, const server_lim
     call.timeout_secs = limits.timeout_secs;
     return call;
 }
+
+namespace {
 
 const char * stop_reason_of(const choice_tracker & c, bool tool_use) {
     switch (c.reason) {

@@ -26,7 +26,8 @@ inline nlohmann::json body_json(const httplib::Request & req) {
     if (req.body.empty()) throw http_error(400, "the request body is empty; send a JSON object", "", "empty_body");
     try {
         return nlohmann::json::parse(req.body);
-    } catch (const nlohmann::json::parse_error & e) {
+    } catch (const nlohmann::json::exception & e) {
+        // parse_error, and out_of_range for a number no double holds (1e999): both a 400, not a 500.
         throw http_error(400, std::string("the request body is not valid JSON: ") + e.what(), "", "invalid_json");
     }
 }

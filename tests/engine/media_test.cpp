@@ -161,3 +161,29 @@ TEST(media, audio_adds_the_audio_projectors_tokens) {
     EXPECT_GT(s.sequence(h).n_prompt, n_text);
     expect_media_error(*m, png_make(8, 8), "no images");
 }
+
+// Audio headers that claim more than the file holds are refused before decoding: the decoder
+// sizes its buffer from them (a 30-byte FLAC claiming 36 billion samples asked for 72 GB; the
+// fuzz target media_sniff found it). A claim over the length limit is a limit, not a decode.
+TEST(media, audio_headers_that_claim_too_much_are_refused_before_decoding) {
+    auto m = model_open(test_backend(), "llama-tiny.gguf", "llama-tiny-audio-mmproj.gguf");
+    // fLaC, a last STREAMINFO block of 34 bytes: block sizes, frame sizes, then 20 bits of sample
+    // rate, 3 of channels - 1, 5 of bits - 1, 36 of total samples, and the MD5 (zeros).
+    auto flac = [](uint32_t rate, uint64_t samples) {
+        std::vector<uint8_t> b = { 'f', 'L', 'a', 'C', 0x80, 0, 0, 34, 0x10, 0, 0x10, 0, 0, 0, 0, 0, 0, 0 };
+        b.push_back((uint8_t) (rate >> 12));
+        b.push_back((uint8_t) (rate >> 4));
+        b.push_back((uint8_t) ((rate & 0x0F) << 4));               // mono; 16 bits per sample (15 = 0b0'1111) ...
+        b.push_back((uint8_t) (0xF0 | ((samples >> 32) & 0x0F)));  // ... its low four bits, then the samples' top four
+        for (int s = 24; s >= 0; s -= 8) b.push_back((uint8_t) (samples >> s));
+        b.resize(8 + 34, 0);
+        return b;
+    };
+    expect_media_error(*m, flac(0, 1000), "sample rate of 0");
+    expect_media_error(*m, flac(16000, 36'000'000'000ull), "over 2 GiB decoded");
+    expect_media_error(*m, flac(16000, 16000ull * 3600), "over the limit");
+    // A WAV whose data chunk claims an hour plays only the bytes it has: refused by what is there.
+    std::vector<uint8_t> wav = wav_make(16000, 0.5);
+    expect_media_error(*m, wav_make(16000, 601.0), "over the limit");
+    EXPECT_NO_THROW(media::from_bytes(m->projector(), std::move(wav), "short.wav"));
+}
