@@ -1,11 +1,11 @@
 #include "cli/policy-options.h"
 
+#include "agent/verdict-audit.h"
 #include "engine/error.h"
 #include "safety/policy.h"
 #include "store/data-dir.h"
 #include "store/database.h"
 
-#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -14,7 +14,7 @@ namespace muse::cli {
 
 void policy_options_add(CLI::App * cmd, policy_options & o) {
     cmd->add_option("--policy", o.policy,
-                    "the safety policy: a policy file (docs/safety.md; `muse policy show` prints the default), "
+                    "the safety policy: a policy file (docs/safety-policy.md; `muse policy show` prints the default), "
                     "default (the built-in one), or off")
         ->capture_default_str();
     cmd->add_option("--guard-model", o.guard_model,
@@ -47,15 +47,7 @@ void policy_audit(const safety::verdict & v, safety::check_point point, const st
     if (v.action == safety::POLICY_ACTION_ALLOW && v.category.empty()) return;
     try {
         store::database db(store::data_dir_default());
-        store::audit_event e;
-        e.user_id        = db.user_get_or_create("local", true).id;
-        e.kind           = v.blocked() ? "refusal" : v.action == safety::POLICY_ACTION_WARN ? "warn" : "verdict";
-        e.point          = safety::check_point_name(point);
-        e.category       = v.category;
-        e.verdict_action = safety::policy_action_name(v.action);
-        e.source         = v.source;
-        e.route          = route;
-        e.detail         = nlohmann::json{ { "rule", v.rule }, { "crisis", v.crisis } }.dump();
+        const store::audit_event e = agent::verdict_audit_event(db.user_get_or_create("local", true).id, v, point, route);
         db.audit_record(e, content);
     } catch (const std::exception & ex) {
         fprintf(stderr, "note: the safety verdict was not audited: %s\n", ex.what());

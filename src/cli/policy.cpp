@@ -116,7 +116,7 @@ int policy_redteam(const policy_redteam_options & o) {
 }  // namespace
 
 void policy_command_add(CLI::App & app, command_runner & runner) {
-    auto * cmd = app.add_subcommand("policy", "show the safety policy, or check a text against it");
+    auto * cmd = app.add_subcommand("policy", "show the safety policy, check a text against it, or run a red-team suite through it");
     cmd->require_subcommand(1);
 
     auto   show_opts = std::make_shared<policy_options>();

@@ -1,5 +1,6 @@
 #include "server/safety-gate.h"
 
+#include "agent/verdict-audit.h"
 #include "extract/ocr.h"
 #include "server/data-routes.h"
 #include "server/wire-util.h"
@@ -61,15 +62,7 @@ std::vector<safety::guard_turn> safety_turns(const chat_call & call) {
 void safety_audit(server_state & st, const caller & who, const safety::verdict & v, safety::check_point point,
                   const std::string & route, const std::string & content) {
     if (v.action == safety::POLICY_ACTION_ALLOW && v.category.empty()) return;
-    store::audit_event e;
-    e.user_id        = who.id;
-    e.kind           = v.blocked() ? "refusal" : v.action == safety::POLICY_ACTION_WARN ? "warn" : "verdict";
-    e.point          = safety::check_point_name(point);
-    e.category       = v.category;
-    e.verdict_action = safety::policy_action_name(v.action);
-    e.source         = v.source;
-    e.route          = route;
-    e.detail         = json{ { "rule", v.rule }, { "crisis", v.crisis } }.dump();
+    const store::audit_event e = agent::verdict_audit_event(who.id, v, point, route);
     try {
         st.db.audit_record(e, content);
     } catch (const std::exception & ex) {
