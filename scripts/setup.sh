@@ -124,7 +124,7 @@ export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
 configure_and_build "${MUSE_BUILD_DIR:-build}" ""
 if [ "${MUSE_SANITIZE:-0}" = 1 ]; then
     # Only what the "sanitize"-labelled tests need.
-    configure_and_build build-asan "muse muse-robustness-tests muse-store-tests muse-server-tests muse-sandbox-tests muse-mcp-tests muse-web-tests muse-vision-tests muse-redteam-rules-tests muse-redteam-tests muse-test-models" \
+    configure_and_build build-asan "muse muse-robustness-tests muse-store-tests muse-server-tests muse-sandbox-tests muse-mcp-tests muse-web-tests muse-vision-tests muse-redteam-rules-tests muse-redteam-tests muse-audit-seed muse-test-models" \
         -DMUSE_SANITIZE=ON -DMUSE_BUILD_BENCH=OFF
     # The fuzz targets (libFuzzer needs clang) and the test models they load: the "fuzz" label.
     CC=clang CXX=clang++ configure_and_build build-fuzz "muse-fuzz muse-test-models" \
