@@ -188,8 +188,8 @@ agent_turn_result agent_turn_run(session & s, const model & mdl, chat_request re
             // The step's answer is replaced by the policy's reply, and the loop ends with it.
             policy_audit(t.stopped, safety::CHECK_POINT_OUTPUT, "cli.run", t.raw);
             policy_stop_print(t.stopped, true);
-            t.parsed = chat_parsed{ t.stopped.message, "", {} };
-        } else if (t.stopped.action == safety::POLICY_ACTION_WARN && !t.stopped.message.empty() && t.parsed.tool_calls.empty()) {
+            t.parsed = chat_parsed{ t.stopped.reply(), "", {} };
+        } else if (!t.stopped.note_suffix().empty() && t.parsed.tool_calls.empty()) {
             printf("\n\n%s\n", t.stopped.message.c_str());
         }
         if (t.stats.reason == FINISH_REASON_ERROR) throw runtime_error(t.stats.error + "; check --grammar or --json-schema");

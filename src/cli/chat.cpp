@@ -216,14 +216,14 @@ static void chat_turn(chat_state & st, const std::string & text, session & ses, 
         policy_stop_print(r.stopped, true);
         chat_message reply;
         reply.role    = "assistant";
-        reply.content = r.stopped.message;
+        reply.content = r.stopped.reply();
         st.history.push_back(reply);
         st.attached.clear();
         return;
     }
-    if (r.stopped.action == safety::POLICY_ACTION_WARN && !r.stopped.message.empty()) {
+    if (const std::string note = r.stopped.note_suffix(); !note.empty()) {
         printf("\n%s\n", r.stopped.message.c_str());
-        r.parsed.content += "\n\n" + r.stopped.message;
+        r.parsed.content += note;
     }
     if (tty) {
         fprintf(stderr, "\033[2m%s\033[0m\n", turn_summary(r, "chat").c_str());

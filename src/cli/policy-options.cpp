@@ -65,8 +65,7 @@ safety::verdict policy_check_text(const safety::checker * checker, safety::check
 }
 
 void policy_stop_print(const safety::verdict & v, bool output) {
-    const std::string reply = v.message.empty() ? std::string("I can't help with that.") : v.message;
-    printf("%s%s\n", output ? "\n" : "", reply.c_str());
+    printf("%s%s\n", output ? "\n" : "", v.reply().c_str());
     fflush(stdout);
     if (!v.crisis) {
         fprintf(stderr, "note: the safety policy %s (%s%s%s); `muse policy show` prints the policy, --policy FILE sets another\n",

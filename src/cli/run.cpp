@@ -114,7 +114,7 @@ static int run_reasoned(const run_options & o, session & ses, const model & mdl,
         policy_stop_print(v, true);
     } else {
         out.content(result.content);
-        if (v.action == safety::POLICY_ACTION_WARN && !v.message.empty()) out.content("\n\n" + v.message);
+        if (!v.note_suffix().empty()) out.content(v.note_suffix());
         for (const auto & tc : result.tool_calls) {
             printf("\n[tool call] %s(%s)", tc.name.c_str(), tc.arguments.c_str());
         }
@@ -349,7 +349,7 @@ void run_command_add(CLI::App & app, command_runner & runner) {
                 policy_stop_print(r.stopped, true);
                 return 0;
             }
-            if (r.stopped.action == safety::POLICY_ACTION_WARN && !r.stopped.message.empty()) out.content("\n\n" + r.stopped.message);
+            if (!r.stopped.note_suffix().empty()) out.content(r.stopped.note_suffix());
             for (const auto & tc : r.parsed.tool_calls) {
                 printf("\n[tool call] %s(%s)", tc.name.c_str(), tc.arguments.c_str());
             }

@@ -26,6 +26,10 @@ struct verdict {
     std::string   message;         // block: the refusal text; warn: the note to add (health note)
     bool          crisis = false;  // S11: message is the crisis text, sent as the answer
     bool          blocked() const { return action == POLICY_ACTION_BLOCK; }
+    // What a warning adds to the answer it lets pass ("\n\n" and the note); "" otherwise.
+    std::string   note_suffix() const { return action == POLICY_ACTION_WARN && !message.empty() ? "\n\n" + message : ""; }
+    // What replaces an answer the policy stopped: the refusal (or crisis) text.
+    std::string   reply() const { return message.empty() ? std::string("I can't help with that.") : message; }
 };
 
 }  // namespace muse::safety

@@ -249,9 +249,8 @@ void messages_handle(server_state & st, const httplib::Request & req, httplib::R
                 }
                 json content = json::array();
                 if (!p.reasoning.empty()) content.push_back({ { "type", "thinking" }, { "thinking", p.reasoning }, { "signature", "" } });
-                if (!p.content.empty() || !v.message.empty()) {
-                    const bool note = v.action == safety::POLICY_ACTION_WARN && !v.message.empty();
-                    content.push_back({ { "type", "text" }, { "text", note ? p.content + "\n\n" + v.message : p.content } });
+                if (const std::string text = p.content + v.note_suffix(); !text.empty()) {
+                    content.push_back({ { "type", "text" }, { "text", text } });
                 }
                 for (const auto & tc : p.tool_calls) {
                     content.push_back({ { "type", "tool_use" }, { "id", tool_use_id(tc) }, { "name", tc.name }, { "input", tool_input(tc.arguments) } });
@@ -349,8 +348,8 @@ void messages_handle(server_state & st, const httplib::Request & req, httplib::R
                 if (stopped.blocked()) {
                     block_close();
                     send("text", safety_reply_text(stopped));
-                } else if (stopped.action == safety::POLICY_ACTION_WARN && !stopped.message.empty()) {
-                    send("text", "\n\n" + stopped.message);
+                } else {
+                    send("text", stopped.note_suffix());
                 }
                 block_close();
                 json delta_msg = { { "type", "message_delta" },

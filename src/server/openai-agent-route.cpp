@@ -93,9 +93,7 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
         } else if (o.stop == agent::LOOP_STOP_LENGTH || o.stop == agent::LOOP_STOP_TOKEN_BUDGET) {
             reason = "length";
         }
-        if (!v.blocked() && v.action == safety::POLICY_ACTION_WARN && !v.message.empty()) {
-            message["content"] = o.last.content + "\n\n" + v.message;
-        }
+        if (!v.blocked() && !v.note_suffix().empty()) message["content"] = o.last.content + v.note_suffix();
         if (!conv.empty()) {
             try {
                 st.db.message_append(who.id, conv, "assistant", message.dump());
@@ -198,7 +196,7 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
                 finish(o, stopped, message, reason);
                 json delta = json::object();
                 if ((!extra.is_null() || stopped.blocked()) && message["content"].is_string()) delta["content"] = message["content"];
-                else if (stopped.action == safety::POLICY_ACTION_WARN && !stopped.message.empty()) delta["content"] = "\n\n" + stopped.message;
+                else if (!stopped.note_suffix().empty()) delta["content"] = stopped.note_suffix();
                 if (message.contains("tool_calls")) {
                     json tcs = message["tool_calls"];
                     for (size_t i = 0; i < tcs.size(); ++i) tcs[i]["index"] = i;

@@ -63,9 +63,7 @@ const char * safety_apply(const safety::verdict & v, json & msg) {
         msg.erase("reasoning_content");
         return "content_filter";
     }
-    if (v.action == safety::POLICY_ACTION_WARN && !v.message.empty() && msg["content"].is_string()) {
-        msg["content"] = msg["content"].get<std::string>() + "\n\n" + v.message;
-    }
+    if (!v.note_suffix().empty() && msg["content"].is_string()) msg["content"] = msg["content"].get<std::string>() + v.note_suffix();
     return nullptr;
 }
 
@@ -240,9 +238,7 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
                         delta["content"] = safety_reply_text(v);
                     } else {
                         if (run->reasoning_mode) delta["content"] = run->j->reason_result.content;
-                        if (v.action == safety::POLICY_ACTION_WARN && !v.message.empty()) {
-                            delta["content"] = delta.value("content", "") + "\n\n" + v.message;
-                        }
+                        if (!v.note_suffix().empty()) delta["content"] = delta.value("content", "") + v.note_suffix();
                     }
                     json c = chunk(choice(i, delta, v.blocked() ? "content_filter" : finish_reason_of(*run, i)));
                     if (run->reasoning_mode) c["muse"] = reason_result_json(run->j->reason_result, mode);

@@ -585,7 +585,7 @@ void responses_create_handle(server_state & st, const httplib::Request & req, ht
                 text += item["content"][0]["text"].get<std::string>();
             }
         }
-        if (!stopped.blocked() && stopped.action == safety::POLICY_ACTION_WARN && !stopped.message.empty()) text += "\n\n" + stopped.message;
+        text += stopped.note_suffix();
         r["output_text"] = text;
         r["muse"] = { { "stop", agent::loop_stop_name(o.stop) }, { "steps", o.steps }, { "workspace", workspace },
                       { "step_usage", agent_step_usage_json(o) } };

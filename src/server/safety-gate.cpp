@@ -112,7 +112,7 @@ json safety_json(const server_state & st, const safety::verdict & v, safety::che
 }
 
 std::string safety_reply_text(const safety::verdict & v) {
-    return v.message.empty() ? std::string("I can't help with that.") : v.message;
+    return v.reply();
 }
 
 void safety_refusal_send(server_state & st, httplib::Response & res, wire_format wire, const safety::verdict & v,
