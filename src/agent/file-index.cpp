@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <utility>
 
 namespace muse::agent {
 
@@ -82,10 +83,10 @@ file_text file_text_extract(const std::string & bytes, const std::string & filen
     return out;
 }
 
-file_index_result file_index(store::database & db, int64_t user_id, const store::file_record & f, const std::string & bytes,
+file_index_result file_index(store::database & db, int64_t user_id, const store::file_record & f, file_text extracted,
                              const embed_fn & embed) {
     file_index_result r;
-    r.extracted = file_text_extract(bytes, f.filename);
+    r.extracted = std::move(extracted);
     db.chunks_delete(user_id, store::CHUNK_SOURCE_FILE, f.id);
     const auto spans = extract::chunk_text(r.extracted.text);
     if (spans.empty()) return r;

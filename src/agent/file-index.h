@@ -31,9 +31,10 @@ struct file_index_result {
     bool      vectors = false;  // the chunks were embedded
 };
 
-// Extracts, chunks, embeds (`embed` null or failing: words only) and stores the chunks of the
-// user's file `f`, replacing any it had.
+// Chunks, embeds (`embed` null or failing: words only) and stores the chunks of the user's file
+// `f` from its `extracted` text (file_text_extract: the caller may have read it already, e.g.
+// for the safety policy), replacing any it had.
 file_index_result file_index(store::database & db, int64_t user_id, const store::file_record & f,
-                             const std::string & bytes, const embed_fn & embed);
+                             file_text extracted, const embed_fn & embed);
 
 }  // namespace muse::agent

@@ -62,7 +62,7 @@ std::shared_ptr<void> files_index(const std::shared_ptr<store::database> & db_pt
         if (bytes.empty()) throw input_error("--files " + path + ": the file is empty");
         const auto rec = db.file_put(user_id, std::filesystem::path(path).filename().string(), "user_data", bytes);
         ids->push_back(rec.id);
-        const auto r = agent::file_index(db, user_id, rec, bytes, nullptr);
+        const auto r = agent::file_index(db, user_id, rec, agent::file_text_extract(bytes, rec.filename), nullptr);
         fprintf(stderr, "file_search: %s (%s) %zu chunks%s%s\n", path.c_str(), r.extracted.kind.c_str(), r.chunks,
                 r.extracted.note.empty() ? "" : ": ", r.extracted.note.c_str());
     }

@@ -48,10 +48,11 @@ void data_routes_add(server_state & st, const route_adder & add) {
         std::string purpose = req.has_file("purpose") ? req.get_file_value("purpose").content : "user_data";
         if (file.content.empty()) throw http_error(400, "the file is empty", "file", "empty_file");
         const std::string name = file.filename.empty() ? "upload" : file.filename;
-        // What the file says (its text, a PDF's pages, a picture's OCR) meets the policy before it is kept.
+        // What the file says (its text, a PDF's pages, a picture's OCR): read once, for the policy
+        // (before the file is kept) and for the index.
+        agent::file_text text = agent::file_text_extract(file.content, name);
         if (st.safety && st.safety->policy_of().check_input) {
-            const agent::file_text text = agent::file_text_extract(file.content, name);
-            const safety::verdict  v    = st.safety->check(safety::CHECK_POINT_UPLOAD, text.text);
+            const safety::verdict v = st.safety->check(safety::CHECK_POINT_UPLOAD, text.text);
             safety_audit(st, who, v, safety::CHECK_POINT_UPLOAD, "files", text.text);
             if (v.blocked()) {
                 const auto * c = st.safety->policy_of().category_find(v.category);
@@ -65,7 +66,7 @@ void data_routes_add(server_state & st, const route_adder & add) {
         // cannot be indexed (a full disk) is not kept either: the client was told it failed.
         agent::file_index_result idx;
         try {
-            idx = agent::file_index(st.db, who.id, rec, file.content, agent_embed_fn(st));
+            idx = agent::file_index(st.db, who.id, rec, std::move(text), agent_embed_fn(st));
         } catch (...) {
             try {
                 st.db.file_delete(who.id, rec.id);
