@@ -24,6 +24,16 @@
 #define STB_IMAGE_RESIZE_IMPLEMENTATION
 #define STBTT_STATIC
 #define STB_TRUETYPE_IMPLEMENTATION
+// stb_image's stbi__getn copies a zero-length chunk with memcpy(NULL, src, 0) when a PNG's first
+// IDAT chunk is empty (nothing is allocated yet): no byte moves, but a null argument to memcpy is
+// undefined behaviour, and UBSan stops there (the fuzz target media_sniff found it; the same
+// function in llama.cpp's vendored copy is scripts/llama-cpp-patches/0005). Debian's header is
+// not ours to patch, so its copies go through a memcpy that skips an empty one.
+#include <cstring>
+static inline void * stb_memcpy_nonempty(void * dst, const void * src, size_t n) {
+    return n == 0 ? dst : std::memcpy(dst, src, n);
+}
+#define memcpy(dst, src, n) stb_memcpy_nonempty((dst), (src), (n))
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -33,6 +43,7 @@
 #include <stb/stb_image_write.h>
 #include <stb/stb_truetype.h>
 #pragma GCC diagnostic pop
+#undef memcpy
 
 namespace muse::extract {
 
