@@ -4,7 +4,9 @@
 # Fuzzes a temporary copy of tests/fuzz/corpus/TARGET (the repo's corpus is never written),
 # replaying tests/fuzz/regressions/TARGET first. A crash, leak, timeout, out-of-memory or any
 # sanitizer report makes libFuzzer exit non-zero: the crashing input is kept in
-# ARTIFACTS_DIR/TARGET/ and its path printed.
+# ARTIFACTS_DIR/TARGET/ and its path printed. The seed is fixed (MUSE_FUZZ_SEED, default 1) so
+# that a CI run explores what every other run of the same commit explores, and a failure replays
+# here: finding new inputs with random seeds is bench/fuzz/run.sh's job.
 set -euo pipefail
 bin=$(realpath "$1") target=$2 seconds=$3 dict=${4:+$(realpath "$4")} artifacts=$(realpath -m "$5")
 shift 5
@@ -17,7 +19,7 @@ dirs=("$work/corpus")
 if [ -d "$fuzz_dir/regressions/$target" ]; then
     dirs+=("$fuzz_dir/regressions/$target")
 fi
-flags=(-max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
+flags=(-max_total_time="$seconds" -seed="${MUSE_FUZZ_SEED:-1}" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
        -artifact_prefix="$artifacts/$target/")
 [ -n "$dict" ] && flags+=(-dict="$dict")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
