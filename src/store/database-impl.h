@@ -38,6 +38,10 @@ bool user_row_delete(sqlite_connection & conn, const char * table, int64_t user_
 // The caller holds impl::mutex and a transaction. Indexes a just-appended message's text
 // (its content string or text parts; user and assistant messages) as conversation chunks.
 void message_chunks_add(sqlite_connection & conn, int64_t user_id, const message & m);
+// The user's text as an FTS5 expression that cannot be a syntax error: each word a quoted
+// string (never an operator, a column filter or a prefix), any of them matching. "" when the
+// text has no words (retrieval.cpp).
+std::string fts_expression(const std::string & query);
 // "<kind>:<source id>": the unit in which vector_index_set removes a source's vectors.
 std::string chunk_source_key(chunk_source source, const std::string & source_id);
 // Reads a user from columns (first, first+1, first+2, first+3) = id, name, admin, created_at.

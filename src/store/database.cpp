@@ -1,6 +1,6 @@
-// The database's connection and schema, users, conversations with their messages and memory.
-// Keys, files, the audit and the privacy calls live in keys.cpp, files.cpp, audit.cpp and
-// privacy.cpp.
+// The database's connection and schema, users and memory. Conversations and their messages,
+// keys, files, the audit and the privacy calls live in conversations.cpp, keys.cpp, files.cpp,
+// audit.cpp and privacy.cpp.
 #include <sodium.h>
 
 #include <algorithm>
@@ -105,20 +105,6 @@ void connection_configure(sqlite_connection & conn) {
     conn.exec("PRAGMA foreign_keys = ON");
 }
 
-conversation conversation_from_row(const sqlite_statement & st) {
-    conversation c;
-    c.id         = st.column_text(0);
-    c.user_id    = st.column_int(1);
-    c.title      = st.column_text(2);
-    c.metadata   = st.column_text(3);
-    c.created_at = st.column_int(4);
-    c.updated_at = st.column_int(5);
-    return c;
-}
-
-constexpr const char * k_conversation_columns =
-    "SELECT id, user_id, title, metadata, created_at, updated_at FROM conversations";
-
 }  // namespace
 
 database::database(const std::filesystem::path & data_dir) {
@@ -168,123 +154,6 @@ std::optional<user> database::user_find(const std::string & name) {
     if (!st.step())
         return std::nullopt;
     return user_from_row(st, 0);
-}
-
-// --- conversations
-
-conversation database::conversation_create(int64_t user_id, const std::string & title,
-                                           const std::string & metadata_json) {
-    conversation c;
-    c.id         = id_make("conv_");
-    c.user_id    = user_id;
-    c.title      = title;
-    c.metadata   = metadata_json.empty() ? "{}" : metadata_json;
-    c.created_at = now_seconds();
-    c.updated_at = c.created_at;
-    std::lock_guard lock(impl_->mutex);
-    sqlite_statement(impl_->conn,
-                     "INSERT INTO conversations (id, user_id, title, metadata, created_at, updated_at) "
-                     "VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(1, c.id)
-        .bind(2, c.user_id)
-        .bind(3, c.title)
-        .bind(4, c.metadata)
-        .bind(5, c.created_at)
-        .bind(6, c.updated_at)
-        .run();
-    return c;
-}
-
-std::vector<conversation> database::conversation_list(int64_t user_id, int limit) {
-    std::lock_guard  lock(impl_->mutex);
-    sqlite_statement st(impl_->conn, std::string(k_conversation_columns) +
-                                         " WHERE user_id = ? ORDER BY updated_at DESC, rowid DESC LIMIT ?");
-    st.bind(1, user_id).bind(2, (int64_t)std::max(limit, 0));
-    std::vector<conversation> out;
-    while (st.step()) {
-        out.push_back(conversation_from_row(st));
-    }
-    return out;
-}
-
-std::optional<conversation> database::conversation_get(int64_t user_id, const std::string & id) {
-    std::lock_guard  lock(impl_->mutex);
-    sqlite_statement st(impl_->conn, std::string(k_conversation_columns) + " WHERE user_id = ? AND id = ?");
-    st.bind(1, user_id).bind(2, id);
-    if (!st.step())
-        return std::nullopt;
-    return conversation_from_row(st);
-}
-
-bool database::conversation_delete(int64_t user_id, const std::string & id) {
-    {
-        std::lock_guard    lock(impl_->mutex);
-        sqlite_transaction tx(impl_->conn);
-        // The messages go with it (ON DELETE CASCADE); its artifacts and files too.
-        if (!user_row_delete(impl_->conn, "conversations", user_id, id)) return false;
-        sqlite_statement(impl_->conn, "DELETE FROM artifacts WHERE user_id = ? AND workspace = ?").bind(1, user_id).bind(2, id).run();
-        tx.commit();
-        // Its chunks went with the row (a trigger, migration 3); their vectors leave the index.
-        impl_->vectors.remove_source(user_id, chunk_source_key(CHUNK_SOURCE_CONVERSATION, id));
-    }
-    std::error_code ec;
-    std::filesystem::remove_all(workspace_dir(user_id, id), ec);
-    if (ec) {
-        throw store_error("deleted the conversation " + id + " but not its files in " + workspace_dir(user_id, id).string() +
-                          ": " + ec.message() + "; remove that directory by hand");
-    }
-    return true;
-}
-
-std::optional<message> database::message_append(int64_t user_id, const std::string & conversation_id,
-                                                const std::string & role, const std::string & content_json) {
-    message m;
-    m.id              = id_make("msg_");
-    m.conversation_id = conversation_id;
-    m.role            = role;
-    m.content         = content_json;
-    m.created_at      = now_seconds();
-    std::lock_guard    lock(impl_->mutex);
-    sqlite_transaction tx(impl_->conn);
-    sqlite_statement(impl_->conn, "UPDATE conversations SET updated_at = ? WHERE user_id = ? AND id = ?")
-        .bind(1, m.created_at)
-        .bind(2, user_id)
-        .bind(3, conversation_id)
-        .run();
-    if (impl_->conn.changes() == 0) {
-        return std::nullopt;  // not the user's conversation (the transaction rolls back)
-    }
-    sqlite_statement(impl_->conn,
-                     "INSERT INTO messages (id, conversation_id, role, content, created_at) VALUES (?, ?, ?, ?, ?)")
-        .bind(1, m.id)
-        .bind(2, m.conversation_id)
-        .bind(3, m.role)
-        .bind(4, m.content)
-        .bind(5, m.created_at)
-        .run();
-    message_chunks_add(impl_->conn, user_id, m);  // searchable from the same commit on
-    tx.commit();
-    return m;
-}
-
-std::vector<message> database::message_list(int64_t user_id, const std::string & conversation_id) {
-    std::lock_guard  lock(impl_->mutex);
-    sqlite_statement st(impl_->conn,
-                        "SELECT m.id, m.conversation_id, m.role, m.content, m.created_at FROM messages m "
-                        "JOIN conversations c ON c.id = m.conversation_id "
-                        "WHERE c.user_id = ? AND m.conversation_id = ? ORDER BY m.rowid");
-    st.bind(1, user_id).bind(2, conversation_id);
-    std::vector<message> out;
-    while (st.step()) {
-        message m;
-        m.id              = st.column_text(0);
-        m.conversation_id = st.column_text(1);
-        m.role            = st.column_text(2);
-        m.content         = st.column_text(3);
-        m.created_at      = st.column_int(4);
-        out.push_back(std::move(m));
-    }
-    return out;
 }
 
 // --- memory

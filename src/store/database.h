@@ -45,7 +45,22 @@ struct conversation {
     std::string title;
     std::string metadata;  // JSON object text ("{}" when none)
     int64_t     created_at = 0;
-    int64_t     updated_at = 0;
+    int64_t     updated_at = 0;  // bumped by every append and update
+    std::string current_id;      // the message (a leaf, usually) the user is on; "" while it has none
+};
+
+// What conversation_update changes: each field that is set.
+struct conversation_changes {
+    std::optional<std::string> title;
+    std::optional<std::string> metadata;    // JSON object text
+    std::optional<std::string> current_id;  // a message of the conversation
+};
+
+// A conversation search found, with the words around a match in one of its messages
+// ("" when only its title matched).
+struct conversation_hit {
+    conversation conv;
+    std::string  snippet;
 };
 
 struct message {
@@ -54,6 +69,7 @@ struct message {
     std::string role;
     std::string content;  // JSON text: the message object as the API shows it
     int64_t     created_at = 0;
+    std::string parent_id;  // the message it follows; "" for a first message
 };
 
 struct file_record {
@@ -172,15 +188,40 @@ class database {
     // records the key's last use.
     std::optional<user>  key_verify(const std::string & key);
 
-    // --- conversations
+    // --- conversations (conversations.cpp). A conversation is a tree of messages: each follows
+    // its parent, so a regenerated answer or an edited question is a sibling of the first one,
+    // and every branch is kept. Its current_id is the message the user is on.
     conversation              conversation_create(int64_t user_id, const std::string & title, const std::string & metadata_json);
+    // Newest (updated_at) first.
     std::vector<conversation> conversation_list(int64_t user_id, int limit = 100);
     std::optional<conversation> conversation_get(int64_t user_id, const std::string & id);
     bool                      conversation_delete(int64_t user_id, const std::string & id);
-    // Appends in one committed transaction; nullopt when the conversation is not the user's.
+    // Sets the changed fields and bumps updated_at; nullopt when the conversation is not the
+    // user's. Throws std::invalid_argument when current_id is not one of its messages.
+    std::optional<conversation> conversation_update(int64_t user_id, const std::string & id, const conversation_changes & c);
+    // The user's conversations whose title has `query` (a substring, any case for ASCII) or
+    // whose messages have any of its words (the chunks' FTS5 index), newest first, at most
+    // `limit`. A message match brings a snippet of its text.
+    std::vector<conversation_hit> conversation_search(int64_t user_id, const std::string & query, int limit = 20);
+    // Appends under the conversation's current message (a first message when it has none) and
+    // makes the new one current, in one committed transaction; nullopt when the conversation
+    // is not the user's.
     std::optional<message>    message_append(int64_t user_id, const std::string & conversation_id,
                                              const std::string & role, const std::string & content_json);
+    // The same under `parent_id` ("": a new first message, a sibling of the others). Throws
+    // std::invalid_argument when parent_id is not a message of the conversation.
+    std::optional<message>    message_append_under(int64_t user_id, const std::string & conversation_id,
+                                                   const std::string & parent_id, const std::string & role,
+                                                   const std::string & content_json);
+    // Every message of every branch, in the order they were stored.
     std::vector<message>      message_list(int64_t user_id, const std::string & conversation_id);
+    // The branch that ends at `message_id`: from the first message to it. Empty when it is not
+    // a message of the user's conversation.
+    std::vector<message>      message_path(int64_t user_id, const std::string & conversation_id, const std::string & message_id);
+    // The messages with the same parent as `message_id`, itself among them, oldest first.
+    // Empty when it is not a message of the user's conversation.
+    std::vector<message>      message_siblings(int64_t user_id, const std::string & conversation_id,
+                                               const std::string & message_id);
 
     // --- files (bytes on disk, written to a temporary name and renamed: never half a file)
     file_record                file_put(int64_t user_id, const std::string & filename, const std::string & purpose,

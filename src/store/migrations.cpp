@@ -7,7 +7,7 @@ namespace muse::store {
 namespace {
 
 // Append only: a released migration never changes, a change is a new entry.
-constexpr std::array<const char *, 4> k_migrations = {
+constexpr std::array<const char *, 5> k_migrations = {
     // 1: users, keys, conversations and messages, files, memory, audit.
     R"sql(
 CREATE TABLE users (
@@ -160,6 +160,23 @@ CREATE INDEX audit_created ON audit(created_at);
 CREATE TABLE store_settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
+);
+)sql",
+    // 5: conversations as trees, so a regenerate or an edit keeps every branch. Each message has
+    // the message it follows (`parent_id`, NULL for a first one) and each conversation the leaf
+    // the user is on (`current_id`, NULL while it has no messages). Rows written before were
+    // linear: a message follows the one before it, and the last one is current.
+    R"sql(
+ALTER TABLE messages ADD COLUMN parent_id TEXT;
+UPDATE messages SET parent_id = (
+    SELECT p.id FROM messages p
+    WHERE p.conversation_id = messages.conversation_id AND p.rowid < messages.rowid
+    ORDER BY p.rowid DESC LIMIT 1
+);
+CREATE INDEX messages_parent ON messages(conversation_id, parent_id);
+ALTER TABLE conversations ADD COLUMN current_id TEXT;
+UPDATE conversations SET current_id = (
+    SELECT m.id FROM messages m WHERE m.conversation_id = conversations.id ORDER BY m.rowid DESC LIMIT 1
 );
 )sql",
 };

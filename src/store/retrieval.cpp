@@ -70,18 +70,6 @@ std::vector<std::string> text_words(const std::string & text, size_t max_words) 
     return out;
 }
 
-// The user's text as an FTS5 expression that cannot be a syntax error: each word a quoted
-// string (never an operator, a column filter or a prefix), any of them matching. "" when the
-// text has no words.
-std::string fts_expression(const std::string & query) {
-    std::string expr;
-    for (const auto & w : text_words(query, k_query_terms_max)) {
-        if (!expr.empty()) expr += " OR ";
-        expr += "\"" + w + "\"";  // words hold no '"': it is not a word byte
-    }
-    return expr;
-}
-
 // `AND c.source_kind IN (...)` for the wanted kinds; "" for all of them.
 std::string kinds_clause(const std::vector<chunk_source> & kinds) {
     if (kinds.empty()) return "";
@@ -197,6 +185,15 @@ void source_check(chunk_source source) {
 }
 
 }  // namespace
+
+std::string fts_expression(const std::string & query) {
+    std::string expr;
+    for (const auto & w : text_words(query, k_query_terms_max)) {
+        if (!expr.empty()) expr += " OR ";
+        expr += "\"" + w + "\"";  // words hold no '"': it is not a word byte
+    }
+    return expr;
+}
 
 const char * chunk_source_name(chunk_source s) {
     return s == CHUNK_SOURCE_CONVERSATION ? "conversation" : "file";
