@@ -17,23 +17,10 @@ json file_json(const store::file_record & f) {
              { "filename", f.filename }, { "purpose", f.purpose }, { "status", "processed" } };
 }
 
-json conversation_json(const store::conversation & c) {
-    json meta = json::parse(c.metadata.empty() ? "{}" : c.metadata, nullptr, false);
-    return { { "id", c.id }, { "object", "conversation" }, { "created_at", c.created_at }, { "updated_at", c.updated_at },
-             { "title", c.title }, { "metadata", meta.is_discarded() ? json::object() : meta } };
-}
-
 json list_json(json data) { return { { "object", "list" }, { "data", std::move(data) } }; }
 
 void json_send(httplib::Response & res, const json & j) {
     res.set_content(j.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
-}
-
-json body_or_empty(const httplib::Request & req) {
-    if (req.body.empty()) return json::object();
-    json b = body_json(req);
-    if (!b.is_object()) throw http_error(400, "the request body must be a JSON object");
-    return b;
 }
 
 }  // namespace
@@ -105,45 +92,7 @@ void data_routes_add(server_state & st, const route_adder & add) {
             json_send(res, { { "id", req.matches[1].str() }, { "object", "file" }, { "deleted", true } });
         });
 
-    // --- conversations
-    add("POST", "/v1/conversations", "conversations", ROUTE_ACCESS_USER,
-        [&st](const httplib::Request & req, httplib::Response & res, const caller & who) {
-            const json  b     = body_or_empty(req);
-            std::string title = str_field(b, "title", "", false);
-            json        meta  = b.contains("metadata") && !b["metadata"].is_null() ? b["metadata"] : json::object();
-            if (!meta.is_object()) throw http_error(400, "metadata must be an object", "metadata");
-            json_send(res, conversation_json(st.db.conversation_create(who.id, title, meta.dump())));
-        });
-    add("GET", "/v1/conversations", "conversations", ROUTE_ACCESS_USER,
-        [&st](const httplib::Request &, httplib::Response & res, const caller & who) {
-            json data = json::array();
-            for (const auto & c : st.db.conversation_list(who.id)) data.push_back(conversation_json(c));
-            json_send(res, list_json(data));
-        });
-    add("GET", R"(/v1/conversations/([^/]+))", "conversations", ROUTE_ACCESS_USER,
-        [&st](const httplib::Request & req, httplib::Response & res, const caller & who) {
-            auto c = st.db.conversation_get(who.id, req.matches[1]);
-            if (!c) throw http_error(404, "no conversation " + req.matches[1].str(), "conversation_id", "conversation_not_found");
-            json out      = conversation_json(*c);
-            json messages = json::array();
-            for (const auto & m : st.db.message_list(who.id, c->id)) {
-                json msg = json::parse(m.content, nullptr, false);
-                if (!msg.is_object()) msg = { { "role", m.role }, { "content", m.content } };
-                msg["id"]         = m.id;
-                msg["created_at"] = m.created_at;
-                messages.push_back(msg);
-            }
-            out["messages"] = messages;
-            json_send(res, out);
-        });
-    add("DELETE", R"(/v1/conversations/([^/]+))", "conversations", ROUTE_ACCESS_USER,
-        [&st](const httplib::Request & req, httplib::Response & res, const caller & who) {
-            if (!st.db.conversation_delete(who.id, req.matches[1])) {
-                throw http_error(404, "no conversation " + req.matches[1].str(), "conversation_id", "conversation_not_found");
-            }
-            st.sched.cache_forget(std::to_string(who.id), req.matches[1]);  // its cells, in memory and on disk
-            json_send(res, { { "id", req.matches[1].str() }, { "object", "conversation.deleted" }, { "deleted", true } });
-        });
+    conversation_routes_add(st, add);
 
     // --- memory
     add("GET", "/v1/memory", "memory", ROUTE_ACCESS_USER, [&st](const httplib::Request &, httplib::Response & res, const caller & who) {

@@ -37,5 +37,7 @@ void        stream_error_end(httplib::DataSink & sink, const http_error & e, wir
 void        stream_failure_end(httplib::DataSink & sink, const std::exception & e, wire_format wire);
 
 void data_routes_add(server_state & st, const route_adder & add);
+// /v1/conversations and its branches, updates, search and export (conversation-routes.cpp).
+void conversation_routes_add(server_state & st, const route_adder & add);
 
 }  // namespace muse::server

@@ -7,6 +7,7 @@
 #include "server/agent-run.h"
 #include "server/memory-context.h"
 #include "server/chat-run.h"
+#include "server/conversation-branch.h"
 #include "server/data-routes.h"
 #include "server/json-fields.h"
 #include "server/openai-chat.h"
@@ -32,7 +33,8 @@ std::vector<std::string> chat_agent_tool_names(const json & body) {
 }
 
 void chat_completions_agent_handle(server_state & st, json body, httplib::Response & res, const caller & who,
-                                   const std::vector<std::string> & names, const json & history, const std::string & conv) {
+                                   const std::vector<std::string> & names, std::shared_ptr<conversation_branch> branch) {
+    const std::string conv  = branch->id;
     const std::string id    = id_make("chatcmpl-");
     auto              scope = std::make_shared<agent_scope>();
     scope->who              = who;
@@ -40,7 +42,7 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
     auto tools              = agent_tools_select(st, scope, names, "muse.tools");
     agent_tools_add_to_body(body, tools);
     const file_reader files = [&st, &who](const std::string & fid) { return st.db.file_read(who.id, fid); };
-    chat_call call = openai_chat_parse(body, st.mdl, agent_parse_limits(st, names), files, history);
+    chat_call call = openai_chat_parse(body, st.mdl, agent_parse_limits(st, names), files, branch->history);
     const json memory_used = memory_context_apply(st, who, call, body);
     if (!memory_used.empty()) res.set_header("x-muse-memory", memory_used_header(memory_used));
     const bool contemplate = call.reasoning_mode && call.reason.mode == reason::REASON_MODE_CONTEMPLATE;
@@ -50,10 +52,8 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
                          call.n != 1 ? "n" : "muse.mode");
     }
     if (const safety::verdict in = safety_input_check(st, who, call, "chat_completions"); in.blocked()) {
-        if (!conv.empty()) {
-            for (const auto & m : call.new_messages) st.db.message_append(who.id, conv, m.value("role", "user"), m.dump());
-            st.db.message_append(who.id, conv, "assistant", json{ { "role", "assistant" }, { "content", safety_reply_text(in) } }.dump());
-        }
+        for (const auto & m : call.new_messages) conversation_branch_append(st, who, *branch, m, "user");
+        conversation_branch_append(st, who, *branch, { { "role", "assistant" }, { "content", safety_reply_text(in) } }, "assistant");
         safety_refusal_send(st, res, WIRE_FORMAT_OPENAI, in, call.stream, st.cfg.model_id);
         return;
     }
@@ -65,9 +65,7 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
     if (!contemplate) agent_images_to_media(st, params, call);
     const int64_t created = unix_now();
     const std::string model = st.cfg.model_id;
-    for (const auto & m : call.new_messages) {
-        if (!conv.empty()) st.db.message_append(who.id, conv, m.value("role", "user"), m.dump());
-    }
+    for (const auto & m : call.new_messages) conversation_branch_append(st, who, *branch, m, "user");
 
     // The loop, or with contemplate one loop per agent (its own seed and temperature, its own
     // calls) and the answer the most agents gave; `extra` gets the agents' report
@@ -79,7 +77,7 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
 
     // The reply once the loop is done (both ways of answering end with it).
     // `v`: the policy's verdict on the answer (a stopped stream's, or the check of the whole).
-    auto finish = [&st, who, conv](const agent::loop_outcome & o, const safety::verdict & v, json & message, const char *& reason) {
+    auto finish = [&st, who, branch](const agent::loop_outcome & o, const safety::verdict & v, json & message, const char *& reason) {
         message = { { "role", "assistant" }, { "content", o.last.content } };
         if (!o.last.reasoning.empty()) message["reasoning_content"] = o.last.reasoning;
         reason = "stop";
@@ -94,18 +92,19 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
             reason = "length";
         }
         if (!v.blocked() && !v.note_suffix().empty()) message["content"] = o.last.content + v.note_suffix();
-        if (!conv.empty()) {
-            try {
-                st.db.message_append(who.id, conv, "assistant", message.dump());
-            } catch (const std::exception &) {
-            }
+        try {
+            conversation_branch_append(st, who, *branch, message, "assistant");
+        } catch (const std::exception &) {
+            // The reply goes out; a store failure is logged by the store, not the client's.
         }
     };
-    auto muse_json = [workspace = scope->workspace](const agent::loop_outcome & o) {
+    auto muse_json = [workspace = scope->workspace, branch](const agent::loop_outcome & o) {
         json calls = json::array();
         for (const auto & r : o.calls) calls.push_back(agent_call_json(r));
-        return json{ { "stop", agent::loop_stop_name(o.stop) }, { "steps", o.steps }, { "tool_calls", calls },
-                     { "step_usage", agent_step_usage_json(o) }, { "workspace", workspace } };
+        json out = { { "stop", agent::loop_stop_name(o.stop) }, { "steps", o.steps }, { "tool_calls", calls },
+                   { "step_usage", agent_step_usage_json(o) }, { "workspace", workspace } };
+        if (!branch->id.empty()) out["conversation"] = conversation_branch_json(*branch);
+        return out;
     };
     auto usage = [](const agent::loop_outcome & o) {
         return json{ { "prompt_tokens", o.prompt_tokens }, { "completion_tokens", o.completion_tokens },
@@ -210,6 +209,8 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
                 if (include_usage) {
                     json u     = chunk(json::array());
                     u["usage"] = usage(o);
+                    // The last chunk before [DONE] says what the conversation stored.
+                    if (c["muse"].contains("conversation")) u["muse"]["conversation"] = c["muse"]["conversation"];
                     ok         = ok && sse_write(sink, u);
                 }
                 const std::string done = "data: [DONE]\n\n";

@@ -130,8 +130,11 @@ chat_call openai_chat_parse(const json & body, const model & mdl, const server_l
     chat_call call;
     if (!body.contains("messages")) throw http_error(400, "messages is required", "messages");
     const json & messages = body["messages"];
-    if (!messages.is_array() || messages.empty()) {
-        throw http_error(400, "messages must be a non-empty array", "messages");
+    // Empty only to regenerate: a stored conversation's branch that ends with the user's turn.
+    const bool regenerate = !history.empty() && history.back().is_object() && history.back().value("role", "") == "user";
+    if (!messages.is_array() || (messages.empty() && !regenerate)) {
+        throw http_error(400, "messages must be a non-empty array (empty only with muse.conversation_id, to answer "
+                              "again a branch that ends with a user message)", "messages");
     }
     if ((int) (messages.size() + history.size()) > limits.max_messages) {
         throw http_error(400, "too many messages (" + std::to_string(messages.size() + history.size()) +

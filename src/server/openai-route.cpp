@@ -2,6 +2,7 @@
 // reasoning modes through the `muse` extension, and conversations that grow as messages
 // complete.
 #include "server/chat-run.h"
+#include "server/conversation-branch.h"
 #include "server/memory-context.h"
 #include "server/data-routes.h"
 #include "server/deferred-json.h"
@@ -67,12 +68,6 @@ const char * safety_apply(const safety::verdict & v, json & msg) {
     return nullptr;
 }
 
-void conversation_store(server_state & st, const caller & who, const std::string & conv, const json & msg) {
-    if (conv.empty()) return;
-    // A conversation deleted meanwhile takes no more messages; that is not the caller's error.
-    st.db.message_append(who.id, conv, msg.value("role", "assistant"), msg.dump());
-}
-
 }  // namespace
 
 void responses_input_tokens_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who) {
@@ -85,36 +80,28 @@ void responses_input_tokens_handle(server_state & st, const httplib::Request & r
 
 void chat_completions_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who) {
     const json body = body_json(req);
-    json       history = json::array();
-    std::string conv;
-    if (body.is_object() && body.contains("muse") && body["muse"].is_object()) {
-        conv = str_field(body["muse"], "conversation_id", "muse", false);
-    }
-    if (!conv.empty()) {
-        if (!st.db.conversation_get(who.id, conv)) {
-            throw http_error(404, "no conversation " + conv, "muse.conversation_id", "conversation_not_found");
-        }
-        for (const auto & m : st.db.message_list(who.id, conv)) history.push_back(json::parse(m.content));
-    }
+    // The branch the request continues: its history, and where its messages are stored.
+    auto branch = std::make_shared<conversation_branch>(conversation_branch_open(st, who, body));
+    const std::string conv = branch->id;
     if (auto names = chat_agent_tool_names(body); !names.empty()) {
-        chat_completions_agent_handle(st, body, res, who, names, history, conv);
+        chat_completions_agent_handle(st, body, res, who, names, branch);
         return;
     }
     const file_reader files = [&st, &who](const std::string & id) { return st.db.file_read(who.id, id); };
-    chat_call call = openai_chat_parse(body, st.mdl, st.cfg.limits, files, history);
+    chat_call call = openai_chat_parse(body, st.mdl, st.cfg.limits, files, branch->history);
     const json memory_used = memory_context_apply(st, who, call, body);
     if (!memory_used.empty()) res.set_header("x-muse-memory", memory_used_header(memory_used));
     const reason::reason_mode mode = call.reason.mode;
     if (const safety::verdict in = safety_input_check(st, who, call, "chat_completions"); in.blocked()) {
-        for (const auto & m : call.new_messages) conversation_store(st, who, conv, m);
-        conversation_store(st, who, conv, { { "role", "assistant" }, { "content", safety_reply_text(in) } });
+        for (const auto & m : call.new_messages) conversation_branch_append(st, who, *branch, m, "user");
+        conversation_branch_append(st, who, *branch, { { "role", "assistant" }, { "content", safety_reply_text(in) } }, "assistant");
         safety_refusal_send(st, res, WIRE_FORMAT_OPENAI, in, call.stream, st.cfg.model_id);
         return;
     }
     const auto turns = safety_turns(call);
     auto run = chat_run_start(st, call, std::to_string(who.id), conv);
     // The request's messages are part of the conversation once the request runs.
-    for (const auto & m : call.new_messages) conversation_store(st, who, conv, m);
+    for (const auto & m : call.new_messages) conversation_branch_append(st, who, *branch, m, "user");
 
     const std::string id      = id_make("chatcmpl-");
     const int64_t     created = unix_now();
@@ -123,7 +110,7 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
     if (!call.stream) {
         deferred_json_send(
             res, run,
-            [&st, run, who, conv, id, created, model, mode, memory_used, turns] {
+            [&st, run, who, branch, id, created, model, mode, memory_used, turns] {
                 chat_run_finish(st, *run);
                 json choices = json::array();
                 json safety  = json::array();
@@ -139,10 +126,11 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
                                         { "finish_reason", filtered ? filtered : finish_reason_of(*run, i) },
                                         { "logprobs", chat_run_logprobs_take(*run, i) } });
                 }
-                conversation_store(st, who, conv, choices[0]["message"]);
+                conversation_branch_append(st, who, *branch, choices[0]["message"], "assistant");
                 json out = { { "id", id }, { "object", "chat.completion" }, { "created", created }, { "model", model },
                              { "choices", choices }, { "usage", usage_json(*run) } };
                 if (run->reasoning_mode) out["muse"] = reason_result_json(run->j->reason_result, mode);
+                if (!branch->id.empty()) out["muse"]["conversation"] = conversation_branch_json(*branch);
                 if (!memory_used.empty()) out["muse"]["memory_used"] = memory_used;
                 if (!safety.empty()) out["muse"]["safety"] = safety.size() == 1 ? safety[0] : safety;
                 return out.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -155,7 +143,7 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
         "text/event-stream",
-        [&st, run, who, conv, id, created, model, include_usage, mode, turns](size_t, httplib::DataSink & sink) {
+        [&st, run, who, branch, id, created, model, include_usage, mode, turns](size_t, httplib::DataSink & sink) {
             try {
                 // Each choice's text is checked as it streams; a choice the policy stops sends
                 // nothing more and ends with finish_reason content_filter.
@@ -249,15 +237,18 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
                         if (!v.blocked()) safety_apply(v, stored);
                     }
                 }
-                if (include_usage) {
-                    json c     = chunk(json::array());
-                    c["usage"] = usage_json(*run);
-                    ok         = ok && sse_write(sink, c);
-                }
                 try {
-                    conversation_store(st, who, conv, stored);
+                    conversation_branch_append(st, who, *branch, stored, "assistant");
                 } catch (const std::exception &) {
                     // The reply was sent; a store failure is logged by the store, not the client's.
+                }
+                // The last chunk before [DONE] (the usage one, or one with no choices) says
+                // what the conversation stored.
+                if (include_usage || !branch->id.empty()) {
+                    json c = chunk(json::array());
+                    if (include_usage) c["usage"] = usage_json(*run);
+                    if (!branch->id.empty()) c["muse"]["conversation"] = conversation_branch_json(*branch);
+                    ok = ok && sse_write(sink, c);
                 }
                 const std::string done = "data: [DONE]\n\n";
                 ok = ok && sink.write(done.data(), done.size());

@@ -7,6 +7,7 @@
 #include "server/scheduler.h"
 #include "store/database.h"
 
+#include <memory>
 #include <set>
 #include <string>
 
@@ -71,9 +72,10 @@ void messages_handle(server_state & st, const httplib::Request & req, httplib::R
 void messages_count_tokens_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who);
 // chat completions with muse.tools (openai-agent-route.cpp): the names, empty when none.
 std::vector<std::string> chat_agent_tool_names(const nlohmann::json & body);
+// `branch`: the stored conversation it continues (conversation-branch.h; its id "" when none).
+struct conversation_branch;
 void chat_completions_agent_handle(server_state & st, nlohmann::json body, httplib::Response & res, const caller & who,
-                                   const std::vector<std::string> & names, const nlohmann::json & history,
-                                   const std::string & conv);
+                                   const std::vector<std::string> & names, std::shared_ptr<conversation_branch> branch);
 // The Responses API (responses-route.cpp) and the artifacts agents make.
 void responses_create_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who);
 void responses_get_handle(server_state & st, const httplib::Request & req, httplib::Response & res, const caller & who);

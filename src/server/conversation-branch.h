@@ -1,0 +1,35 @@
+#pragma once
+// Where a chat request's messages go in a stored conversation: muse.conversation_id names it,
+// muse.parent_id the message the request continues (a new branch when that message already has
+// one); without it, the conversation's current message. The request's history is the branch
+// from the first message to that one, and what the request appends goes under it.
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "server/server-state.h"
+
+namespace muse::server {
+
+struct conversation_branch {
+    std::string              id;         // the conversation; "" when the request names none
+    std::string              parent_id;  // where the next append goes ("": a first message)
+    nlohmann::json           history = nlohmann::json::array();  // the branch up to parent_id, as the API shows messages
+    std::vector<std::string> message_ids;  // what this request appended, in order
+};
+
+// Reads muse.conversation_id and muse.parent_id of a chat request body. Throws http_error:
+// 404 when the conversation is not the caller's, 400 for a parent_id that is not one of its
+// messages or that comes without a conversation_id.
+conversation_branch conversation_branch_open(server_state & st, const caller & who, const nlohmann::json & body);
+
+// Appends `msg` (its role, default `role`) under the branch's last message and records its id.
+// Nothing for a request without a conversation, or one deleted meanwhile (not the caller's error).
+void conversation_branch_append(server_state & st, const caller & who, conversation_branch & b, const nlohmann::json & msg,
+                                const char * role);
+
+// What a reply tells the client was stored: {"id", "message_ids"}.
+nlohmann::json conversation_branch_json(const conversation_branch & b);
+
+}  // namespace muse::server
