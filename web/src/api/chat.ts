@@ -1,0 +1,52 @@
+import type { Api } from "./client";
+import { readSse } from "./sse";
+import type { ChatChunk, ContentPart } from "./types";
+
+export type Mode = "instant" | "thinking" | "contemplate";
+export type Aggregate = "vote" | "confidence" | "synthesize";
+
+export interface ChatOptions {
+  mode: Mode;
+  thinkBudget: number;
+  agents: number;
+  aggregate: Aggregate;
+  tools: string[];
+}
+
+export interface ChatRequest {
+  conversationId: string;
+  parentId: string | null | undefined; // undefined: append to the conversation's current leaf
+  content: ContentPart[] | null; // null: regenerate the reply to parentId
+  options: ChatOptions;
+}
+
+export function chatBody(req: ChatRequest): unknown {
+  const muse: Record<string, unknown> = { conversation_id: req.conversationId, mode: req.options.mode };
+  if (req.parentId !== undefined) muse.parent_id = req.parentId;
+  if (req.options.mode === "thinking") muse.think_budget = req.options.thinkBudget;
+  if (req.options.mode === "contemplate") {
+    muse.agents = req.options.agents;
+    muse.aggregate = req.options.aggregate;
+  }
+  if (req.options.tools.length) muse.tools = req.options.tools;
+  return {
+    model: "muse",
+    stream: true,
+    stream_options: { include_usage: true },
+    messages: req.content ? [{ role: "user", content: req.content }] : [],
+    muse,
+  };
+}
+
+// Streams one chat completion's chunks. The caller's signal stops it (AbortError).
+export async function* streamChat(api: Api, req: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatChunk> {
+  const res = await api.request("POST", "/v1/chat/completions", chatBody(req), signal);
+  if (!res.body) throw new Error("the server sent no stream body");
+  for await (const event of readSse(res.body)) {
+    if (event.data === "[DONE]") return;
+    const chunk = JSON.parse(event.data) as ChatChunk & { error?: { message?: string } };
+    if (chunk.error) throw new Error(chunk.error.message ?? "the stream reported an error");
+    yield chunk;
+  }
+  throw new TypeError("the stream ended before [DONE]");
+}

@@ -1,0 +1,141 @@
+// The shapes of muse serve's answers that the app reads (docs/api.md). Every field the server
+// may not send yet is optional, and the app works without it.
+
+export interface Session {
+  object: "session";
+  user: string;
+  expires_at?: number;
+  csrf_token?: string;
+  auth?: "none";
+}
+
+export interface Capabilities {
+  vision: boolean;
+  audio: boolean;
+  reasoning: boolean;
+  max_pixels: number;
+  max_agents: number;
+  tools: string[];
+  context: number;
+}
+
+export interface Model {
+  id: string;
+  muse?: Partial<Capabilities>;
+}
+
+export type ContentPart =
+  | { type: "text"; text: string }
+  | { type: "image_url"; image_url: { url: string } }
+  | { type: "input_audio"; input_audio: { data: string; format: string } };
+
+export interface StoredMessage {
+  id: string;
+  role: "system" | "user" | "assistant" | "tool" | "developer";
+  content: string | ContentPart[] | null;
+  reasoning_content?: string;
+  tool_calls?: { id: string; function: { name: string; arguments: string } }[];
+  parent_id?: string | null;
+  created_at?: number;
+}
+
+export interface ConversationSummary {
+  id: string;
+  title: string | null;
+  created_at: number;
+  updated_at?: number;
+  snippet?: string;
+}
+
+export interface Conversation extends ConversationSummary {
+  messages: StoredMessage[];
+  current_id?: string | null;
+}
+
+export interface AgentReport {
+  index: number;
+  role?: string;
+  status?: string;
+  reasoning_tokens?: number;
+  answer_tokens?: number;
+  mean_confidence?: number;
+  lowest_confidence?: number;
+  answer?: string;
+  stopped_early?: boolean;
+}
+
+export interface ToolImage {
+  name: string;
+  mime_type: string;
+  data: string;
+}
+
+export interface ArtifactRef {
+  id: string;
+  version: number;
+  title?: string;
+  type?: string;
+}
+
+export interface MuseChunk {
+  event?: "agent" | "step" | "tool_call.started" | "tool_call.finished";
+  agent?: number;
+  tokens?: number;
+  reasoning?: boolean;
+  finished?: boolean;
+  step?: number;
+  id?: string;
+  name?: string;
+  arguments?: string;
+  outcome?: string;
+  output?: string;
+  images?: ToolImage[];
+  files?: unknown[];
+  detail?: { artifact?: ArtifactRef };
+  duration_ms?: number;
+  mode?: string;
+  agents?: AgentReport[];
+  agreement?: number;
+  conversation?: { id: string; message_ids: string[] };
+}
+
+export interface ChatChunk {
+  choices?: {
+    index: number;
+    delta?: { role?: string; content?: string | null; reasoning_content?: string | null; tool_calls?: unknown[] };
+    finish_reason?: string | null;
+  }[];
+  usage?: {
+    prompt_tokens: number;
+    completion_tokens: number;
+    completion_tokens_details?: { reasoning_tokens?: number };
+  };
+  muse?: MuseChunk;
+}
+
+export interface ListOf<T> {
+  object: "list";
+  data: T[];
+}
+
+export interface MemoryItem {
+  id: string;
+  text: string;
+  created_at?: number;
+}
+
+export interface FileItem {
+  id: string;
+  filename: string;
+  bytes: number;
+  created_at: number;
+  purpose?: string;
+}
+
+export interface KeyItem {
+  id: string;
+  name?: string | null;
+  created_at?: number;
+  last_used_at?: number | null;
+  key?: string;
+}

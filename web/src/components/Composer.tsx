@@ -1,0 +1,140 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { Aggregate, ChatOptions, Mode } from "../api/chat";
+import type { Capabilities, ContentPart } from "../api/types";
+import { audioPart, imageDataUrl } from "../media/image";
+
+interface Props {
+  caps: Capabilities;
+  options: ChatOptions;
+  setOptions: (o: ChatOptions) => void;
+  busy: boolean;
+  onSend: (content: ContentPart[]) => void;
+  onStop: () => void;
+}
+
+export function Composer({ caps, options, setOptions, busy, onSend, onStop }: Props) {
+  const [text, setText] = useState("");
+  const [parts, setParts] = useState<ContentPart[]>([]);
+  const [refusal, setRefusal] = useState<string | null>(null);
+  const area = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => area.current?.focus(), []);
+
+  async function attach(files: FileList | File[] | null) {
+    setRefusal(null);
+    for (const file of Array.from(files ?? [])) {
+      try {
+        if (file.type.startsWith("image/")) {
+          if (!caps.vision) throw new Error(`${file.name}: this model cannot see images (the server has no vision projector); send text instead`);
+          const url = await imageDataUrl(file, caps.max_pixels);
+          setParts((p) => [...p, { type: "image_url", image_url: { url } }]);
+        } else if (file.type.startsWith("audio/") || /\.(wav|mp3|flac)$/i.test(file.name)) {
+          if (!caps.audio) throw new Error(`${file.name}: this model cannot hear audio (no audio projector loaded); send text instead`);
+          const audio = await audioPart(file);
+          setParts((p) => [...p, { type: "input_audio", input_audio: audio }]);
+        } else {
+          throw new Error(`${file.name}: only images and wav/mp3/flac audio can be attached`);
+        }
+      } catch (e) {
+        setRefusal((e as Error).message);
+      }
+    }
+  }
+
+  function send() {
+    const trimmed = text.trim();
+    if (busy || (!trimmed && parts.length === 0)) return;
+    onSend([...parts, ...(trimmed ? [{ type: "text" as const, text: trimmed }] : [])]);
+    setText("");
+    setParts([]);
+  }
+
+  const toggleTool = (name: string) =>
+    setOptions({ ...options, tools: options.tools.includes(name) ? options.tools.filter((t) => t !== name) : [...options.tools, name] });
+
+  return (
+    <div
+      class="composer"
+      onDragOver={(e) => e.preventDefault()}
+      onDrop={(e) => { e.preventDefault(); void attach(e.dataTransfer?.files ?? null); }}
+    >
+      <div class="composer-options">
+        <label>
+          Mode{" "}
+          <select data-testid="mode-select" value={options.mode} onChange={(e) => setOptions({ ...options, mode: e.currentTarget.value as Mode })}>
+            <option value="instant">Instant</option>
+            <option value="thinking">Thinking</option>
+            <option value="contemplate">Contemplating</option>
+          </select>
+        </label>
+        {options.mode === "thinking" && (
+          <label>
+            Budget {options.thinkBudget}
+            <input type="range" min={64} max={4096} step={64} aria-label="Thinking budget" value={options.thinkBudget}
+              onInput={(e) => setOptions({ ...options, thinkBudget: Number(e.currentTarget.value) })} />
+          </label>
+        )}
+        {options.mode === "contemplate" && (
+          <>
+            <label>
+              Agents{" "}
+              <input type="number" data-testid="agents-input" min={2} max={Math.min(16, caps.max_agents)} value={options.agents}
+                onInput={(e) => setOptions({ ...options, agents: Math.max(2, Math.min(16, Number(e.currentTarget.value) || 2)) })} />
+            </label>
+            <label>
+              Aggregate{" "}
+              <select value={options.aggregate} onChange={(e) => setOptions({ ...options, aggregate: e.currentTarget.value as Aggregate })}>
+                <option value="vote">vote</option>
+                <option value="confidence">confidence</option>
+                <option value="synthesize">synthesize</option>
+              </select>
+            </label>
+          </>
+        )}
+        {caps.tools.map((t) => (
+          <label key={t} class="tool-toggle">
+            <input type="checkbox" checked={options.tools.includes(t)} onChange={() => toggleTool(t)} /> {t}
+          </label>
+        ))}
+      </div>
+      {parts.length > 0 && (
+        <div class="attachments">
+          {parts.map((p, i) => (
+            <span class="chip" key={i}>
+              {p.type === "image_url" ? <img alt="attachment" src={p.image_url.url} /> : "audio"}
+              <button type="button" aria-label="Remove attachment" onClick={() => setParts(parts.filter((_, j) => j !== i))}>×</button>
+            </span>
+          ))}
+        </div>
+      )}
+      {refusal && <p class="error" role="alert" data-testid="attach-refusal">{refusal}</p>}
+      <div class="composer-row">
+        <label class="attach" aria-label="Attach image or audio" title="Attach image or audio">
+          📎
+          <input type="file" data-testid="attach-input" accept="image/*,audio/wav,audio/mpeg,audio/flac,.wav,.mp3,.flac" multiple
+            onChange={(e) => { void attach(e.currentTarget.files); e.currentTarget.value = ""; }} />
+        </label>
+        <textarea
+          ref={area}
+          data-testid="composer"
+          aria-label="Message"
+          placeholder="Ask anything"
+          rows={1}
+          value={text}
+          onInput={(e) => setText(e.currentTarget.value)}
+          onPaste={(e) => {
+            const files = Array.from(e.clipboardData?.files ?? []);
+            if (files.length) { e.preventDefault(); void attach(files); }
+          }}
+          onKeyDown={(e) => {
+            if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
+          }}
+        />
+        {busy ? (
+          <button type="button" data-testid="stop" aria-label="Stop" onClick={onStop}>■</button>
+        ) : (
+          <button type="button" data-testid="send" aria-label="Send" onClick={send}>➤</button>
+        )}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,68 @@
+import { useEffect, useState } from "preact/hooks";
+import type { Api } from "../api/client";
+import type { ArtifactRef } from "../api/types";
+import type { ToolCall } from "../state/turn";
+
+export function ToolCard({ call, api }: { call: ToolCall; api: Api }) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (call.finished) return;
+    const timer = setInterval(() => setNow(Date.now()), 250);
+    return () => clearInterval(timer);
+  }, [call.finished]);
+  const ms = call.finished ? (call.durationMs ?? 0) : now - call.startedAt;
+  return (
+    <details class="tool" data-testid="tool-card" open={!call.finished || !!call.artifact}>
+      <summary>
+        <b>{call.name}</b> · {call.finished ? (call.outcome ?? "done") : "running"} · {(ms / 1000).toFixed(1)} s
+      </summary>
+      {call.arguments && <pre class="tool-args">{call.arguments}</pre>}
+      {call.output && <pre class="tool-output">{call.output}</pre>}
+      {call.images.map((img) => (
+        <img class="tool-image" key={img.name} alt={img.name} src={`data:${img.mime_type};base64,${img.data}`} />
+      ))}
+      {call.artifact && <ArtifactView api={api} artifact={call.artifact} />}
+    </details>
+  );
+}
+
+// An artifact runs in a sandboxed frame without allow-same-origin: its script gets an opaque
+// origin and cannot reach the app, the cookie or the API.
+export function ArtifactView({ api, artifact }: { api: Api; artifact: ArtifactRef }) {
+  const [version, setVersion] = useState(artifact.version);
+  const [code, setCode] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const src = `/v1/artifacts/${encodeURIComponent(artifact.id)}?version=${version}`;
+  async function toggleCode() {
+    if (code !== null) return setCode(null);
+    try {
+      const a = await api.get<{ content: string }>(`${src}&format=json`);
+      setCode(a.content);
+    } catch (e) {
+      setError(`could not load the artifact's code: ${(e as Error).message}`);
+    }
+  }
+  return (
+    <div class="artifact">
+      <div class="artifact-bar">
+        <span>{artifact.title ?? artifact.id}</span>
+        <label>
+          Version{" "}
+          <select value={version} onChange={(e) => { setVersion(Number(e.currentTarget.value)); setCode(null); }}>
+            {Array.from({ length: artifact.version }, (_, i) => i + 1).map((v) => (
+              <option value={v} key={v}>{v}</option>
+            ))}
+          </select>
+        </label>
+        <button type="button" onClick={toggleCode}>{code !== null ? "Preview" : "Code"}</button>
+        <a href={src} download={`${artifact.title ?? artifact.id}-v${version}`}>Download</a>
+      </div>
+      {error && <p class="error">{error}</p>}
+      {code !== null ? (
+        <pre class="artifact-code">{code}</pre>
+      ) : (
+        <iframe data-testid="artifact-frame" title={artifact.title ?? "artifact"} sandbox="allow-scripts" src={src} />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import type { StoredMessage } from "../api/types";
+import { conversationPath, newestLeaf } from "./tree";
+import { applyChunk, newTurn, voteRows } from "./turn";
+
+const m = (id: string, role: "user" | "assistant", parent_id: string | null): StoredMessage => ({
+  id, role, content: id, parent_id,
+});
+
+describe("conversation tree", () => {
+  // u1 → a1, a1b (regenerated); a1b → u2; u1b (edited u1) → a3
+  const tree = [m("u1", "user", null), m("a1", "assistant", "u1"), m("a1b", "assistant", "u1"),
+    m("u2", "user", "a1b"), m("u1b", "user", null), m("a3", "assistant", "u1b")];
+
+  it("follows current_id to the root and numbers siblings", () => {
+    const path = conversationPath(tree, "a1");
+    expect(path.map((p) => p.message.id)).toEqual(["u1", "a1"]);
+    expect(path.map((p) => `${p.position + 1}/${p.siblings.length}`)).toEqual(["1/2", "1/2"]);
+    expect(conversationPath(tree, "u2").map((p) => p.message.id)).toEqual(["u1", "a1b", "u2"]);
+  });
+
+  it("without parent ids the messages are one line", () => {
+    const flat: StoredMessage[] = [{ id: "x", role: "user", content: "a" }, { id: "y", role: "assistant", content: "b" }];
+    const path = conversationPath(flat, undefined);
+    expect(path.map((p) => [p.message.id, p.siblings.length])).toEqual([["x", 1], ["y", 1]]);
+  });
+
+  it("a sibling switch lands on its newest leaf", () => {
+    expect(newestLeaf(tree, "a1b")).toBe("u2");
+    expect(newestLeaf(tree, "u1b")).toBe("a3");
+  });
+});
+
+describe("turn", () => {
+  it("collects reasoning, content, agents and the vote", () => {
+    let t = newTurn(0);
+    t = applyChunk(t, { choices: [{ index: 0, delta: { reasoning_content: "hmm" } }] }, 10);
+    t = applyChunk(t, { choices: [], muse: { event: "agent", agent: 1, tokens: 16, reasoning: true } }, 20);
+    t = applyChunk(t, { choices: [], muse: { event: "agent", agent: 0, tokens: 32, reasoning: false } }, 30);
+    t = applyChunk(t, { choices: [{ index: 0, delta: { content: "391" }, finish_reason: "stop" }],
+      muse: { agents: [{ index: 0, answer: "391", mean_confidence: 0.9 }, { index: 1, answer: "391", mean_confidence: 0.7, stopped_early: true }, { index: 2, answer: "392" }], agreement: 0.66 } }, 40);
+    expect(t.reasoning).toBe("hmm");
+    expect(t.content).toBe("391");
+    expect(t.reasoningEndedAt).toBe(40);
+    expect(t.lanes.map((l) => [l.index, l.finished, l.stoppedEarly])).toEqual([[0, true, false], [1, true, true], [2, true, false]]);
+    expect(t.agreement).toBe(0.66);
+    const rows = voteRows(t.agents);
+    expect(rows[0]).toEqual({ answer: "391", agents: [0, 1], confidence: 0.8 });
+    expect(rows[1]!.agents).toEqual([2]);
+  });
+
+  it("tracks a tool call from start to its artifact", () => {
+    let t = newTurn(0);
+    t = applyChunk(t, { choices: [], muse: { event: "tool_call.started", id: "c1", name: "artifacts", arguments: "{}" } }, 5);
+    expect(t.tools[0]!.finished).toBe(false);
+    t = applyChunk(t, { choices: [], muse: { event: "tool_call.finished", id: "c1", outcome: "ok", output: "made",
+      detail: { artifact: { id: "art_1", version: 2 } }, duration_ms: 12 } }, 9);
+    expect(t.tools).toHaveLength(1);
+    expect(t.tools[0]).toMatchObject({ name: "artifacts", finished: true, output: "made", durationMs: 12, artifact: { id: "art_1", version: 2 } });
+  });
+});

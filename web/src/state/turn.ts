@@ -1,0 +1,170 @@
+import type { AgentReport, ArtifactRef, ChatChunk, ToolImage } from "../api/types";
+
+// One assistant turn as it streams: what the chunks said so far. Pure: applyChunk answers a new
+// turn, so a component re-renders on each chunk and the tests can replay a recorded stream.
+
+export interface AgentLane {
+  index: number;
+  tokens: number;
+  reasoning: boolean;
+  finished: boolean;
+  stoppedEarly: boolean;
+}
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+  startedAt: number;
+  finished: boolean;
+  outcome?: string;
+  output?: string;
+  images: ToolImage[];
+  artifact?: ArtifactRef;
+  durationMs?: number;
+}
+
+export interface Turn {
+  content: string;
+  reasoning: string;
+  startedAt: number;
+  reasoningStartedAt: number | null;
+  reasoningEndedAt: number | null;
+  firstTokenAt: number | null;
+  endedAt: number | null;
+  completionTokens: number | null;
+  reasoningTokens: number | null;
+  finishReason: string | null;
+  lanes: AgentLane[];
+  agents: AgentReport[];
+  agreement: number | null;
+  tools: ToolCall[];
+  messageIds: string[];
+  conversationId: string | null;
+  status: "streaming" | "done" | "stopped" | "lost" | "error";
+  error: string | null;
+}
+
+export function newTurn(now: number): Turn {
+  return {
+    content: "", reasoning: "", startedAt: now, reasoningStartedAt: null, reasoningEndedAt: null,
+    firstTokenAt: null, endedAt: null, completionTokens: null, reasoningTokens: null,
+    finishReason: null, lanes: [], agents: [], agreement: null, tools: [], messageIds: [],
+    conversationId: null, status: "streaming", error: null,
+  };
+}
+
+export function applyChunk(turn: Turn, chunk: ChatChunk, now: number): Turn {
+  const next: Turn = { ...turn };
+  for (const choice of chunk.choices ?? []) {
+    if (choice.index !== 0) continue;
+    const reasoning = choice.delta?.reasoning_content;
+    if (reasoning) {
+      next.reasoning += reasoning;
+      next.reasoningStartedAt ??= now;
+      next.firstTokenAt ??= now;
+    }
+    const content = choice.delta?.content;
+    if (content) {
+      if (next.reasoningStartedAt !== null && next.reasoningEndedAt === null) next.reasoningEndedAt = now;
+      next.content += content;
+      next.firstTokenAt ??= now;
+    }
+    if (choice.finish_reason) next.finishReason = choice.finish_reason;
+  }
+  if (chunk.usage) {
+    next.completionTokens = chunk.usage.completion_tokens;
+    next.reasoningTokens = chunk.usage.completion_tokens_details?.reasoning_tokens ?? null;
+  }
+  const muse = chunk.muse;
+  if (muse) {
+    if (muse.event === "agent" && typeof muse.agent === "number") {
+      const lanes = next.lanes.filter((l) => l.index !== muse.agent);
+      lanes.push({
+        index: muse.agent,
+        tokens: muse.tokens ?? 0,
+        reasoning: muse.reasoning ?? false,
+        finished: muse.finished ?? false,
+        stoppedEarly: false,
+      });
+      next.lanes = lanes.sort((a, b) => a.index - b.index);
+    } else if (muse.event === "tool_call.started" && muse.id) {
+      next.tools = [
+        ...next.tools.filter((t) => t.id !== muse.id),
+        { id: muse.id, name: muse.name ?? "tool", arguments: muse.arguments ?? "", startedAt: now, finished: false, images: [] },
+      ];
+    } else if (muse.event === "tool_call.finished" && muse.id) {
+      const known = next.tools.find((t) => t.id === muse.id);
+      const call: ToolCall = {
+        id: muse.id,
+        name: muse.name ?? known?.name ?? "tool",
+        arguments: muse.arguments ?? known?.arguments ?? "",
+        startedAt: known?.startedAt ?? now,
+        finished: true,
+        images: muse.images ?? [],
+      };
+      if (muse.outcome !== undefined) call.outcome = muse.outcome;
+      if (muse.output !== undefined) call.output = muse.output;
+      if (muse.detail?.artifact) call.artifact = muse.detail.artifact;
+      call.durationMs = muse.duration_ms ?? now - call.startedAt;
+      next.tools = next.tools.some((t) => t.id === muse.id)
+        ? next.tools.map((t) => (t.id === muse.id ? call : t))
+        : [...next.tools, call];
+    }
+    if (muse.agents) {
+      next.agents = muse.agents;
+      // The final report says which lanes stopped early; the lanes themselves end finished.
+      next.lanes = mergeLanes(next.lanes, muse.agents);
+    }
+    if (typeof muse.agreement === "number") next.agreement = muse.agreement;
+    if (muse.conversation) {
+      next.conversationId = muse.conversation.id;
+      next.messageIds = muse.conversation.message_ids;
+    }
+  }
+  return next;
+}
+
+function mergeLanes(lanes: AgentLane[], agents: AgentReport[]): AgentLane[] {
+  const merged = agents.map((a) => {
+    const lane = lanes.find((l) => l.index === a.index);
+    return {
+      index: a.index,
+      tokens: Math.max(lane?.tokens ?? 0, (a.reasoning_tokens ?? 0) + (a.answer_tokens ?? 0)),
+      reasoning: false,
+      finished: true,
+      stoppedEarly: a.stopped_early ?? false,
+    };
+  });
+  return merged.sort((a, b) => a.index - b.index);
+}
+
+// The vote table: agents grouped by their answer, most agents first.
+export interface VoteRow {
+  answer: string;
+  agents: number[];
+  confidence: number | null;
+}
+
+export function voteRows(agents: AgentReport[]): VoteRow[] {
+  const rows = new Map<string, { agents: number[]; confidences: number[] }>();
+  for (const a of agents) {
+    const answer = (a.answer ?? "").trim();
+    const row = rows.get(answer) ?? { agents: [], confidences: [] };
+    row.agents.push(a.index);
+    if (typeof a.mean_confidence === "number") row.confidences.push(a.mean_confidence);
+    rows.set(answer, row);
+  }
+  return Array.from(rows, ([answer, r]) => ({
+    answer,
+    agents: r.agents,
+    confidence: r.confidences.length ? r.confidences.reduce((x, y) => x + y, 0) / r.confidences.length : null,
+  })).sort((a, b) => b.agents.length - a.agents.length);
+}
+
+// Tokens per second of the answer, from the first token to the end.
+export function tokensPerSecond(turn: Turn): number | null {
+  if (turn.completionTokens === null || turn.firstTokenAt === null || turn.endedAt === null) return null;
+  const seconds = (turn.endedAt - turn.firstTokenAt) / 1000;
+  return seconds > 0 ? turn.completionTokens / seconds : null;
+}

@@ -1,0 +1,169 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import { streamChat, type ChatOptions } from "../api/chat";
+import { ApiError, type Api } from "../api/client";
+import type { Capabilities, ContentPart, Conversation } from "../api/types";
+import { AssistantMessage, UserMessage } from "../components/Message";
+import { Composer } from "../components/Composer";
+import { conversationPath, newestLeaf, textOf } from "../state/tree";
+import { applyChunk, newTurn, type Turn } from "../state/turn";
+
+interface Props {
+  api: Api;
+  caps: Capabilities;
+  conversationId: string | null;
+  onCreated: (id: string) => void; // a first message made a new conversation
+  onChanged: () => void; // the list should refresh (title, order)
+  stopRef: { current: (() => void) | null };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function ChatView({ api, caps, conversationId, onCreated, onChanged, stopRef }: Props) {
+  const [conv, setConv] = useState<Conversation | null>(null);
+  const [turn, setTurn] = useState<Turn | null>(null); // the reply streaming now (or cut off)
+  const [pendingUser, setPendingUser] = useState<ContentPart[] | null>(null);
+  const [extras, setExtras] = useState<Map<string, Turn>>(new Map());
+  const [error, setError] = useState<string | null>(null);
+  const [options, setOptions] = useState<ChatOptions>({ mode: caps.reasoning ? "thinking" : "instant", thinkBudget: 512, agents: 4, aggregate: "vote", tools: [] });
+  const abort = useRef<AbortController | null>(null);
+  const createdHere = useRef<string | null>(null);
+  const bottom = useRef<HTMLDivElement>(null);
+
+  async function load(id: string): Promise<Conversation | null> {
+    try {
+      const c = await api.get<Conversation>(`/v1/conversations/${encodeURIComponent(id)}`);
+      setConv(c);
+      return c;
+    } catch (e) {
+      setError(`Could not load the conversation: ${(e as Error).message}`);
+      return null;
+    }
+  }
+
+  useEffect(() => {
+    setError(null);
+    if (createdHere.current !== null && createdHere.current === conversationId) return; // made by send()
+    abort.current?.abort();
+    setTurn(null);
+    setPendingUser(null);
+    setExtras(new Map());
+    if (conversationId) void load(conversationId);
+    else setConv(null);
+  }, [conversationId]);
+
+  useEffect(() => bottom.current?.scrollIntoView({ block: "end" }), [turn?.content, turn?.reasoning, conv]);
+
+  const busy = turn?.status === "streaming";
+  stopRef.current = busy ? () => abort.current?.abort() : null;
+  const path = conv ? conversationPath(conv.messages, conv.current_id) : [];
+
+  async function run(content: ContentPart[] | null, parentId: string | null | undefined) {
+    if (busy) return;
+    setError(null);
+    let id = conv?.id ?? conversationId;
+    if (!id) {
+      const first = content?.map((p) => (p.type === "text" ? p.text : "")).join(" ").trim() || "New chat";
+      try {
+        const made = await api.post<Conversation>("/v1/conversations", { title: first.slice(0, 60) });
+        id = made.id;
+        createdHere.current = id;
+        setConv({ ...made, messages: [] });
+        onCreated(id);
+      } catch (e) {
+        setError(`Could not start a conversation: ${(e as Error).message}`);
+        return;
+      }
+    }
+    const controller = new AbortController();
+    abort.current = controller;
+    let t = newTurn(Date.now());
+    setTurn(t);
+    setPendingUser(content);
+    const before = new Set((conv?.messages ?? []).map((m) => m.id));
+    try {
+      for await (const chunk of streamChat(api, { conversationId: id, parentId, content, options }, controller.signal)) {
+        t = applyChunk(t, chunk, Date.now());
+        setTurn(t);
+      }
+      t = { ...t, status: "done", endedAt: Date.now() };
+    } catch (e) {
+      const err = e as Error;
+      if (err.name === "AbortError") t = { ...t, status: "stopped", endedAt: Date.now() };
+      else if (err instanceof ApiError) t = { ...t, status: "error", error: err.message, endedAt: Date.now() };
+      else t = { ...t, status: "lost", endedAt: Date.now() };
+      setTurn(t);
+    }
+    if (t.status === "lost") {
+      // The server went away (restarted?): wait until it answers again, then show what it kept.
+      for (;;) {
+        await sleep(1000);
+        try {
+          const res = await fetch("/health", { credentials: "same-origin" });
+          if (res.ok) break;
+        } catch {
+          // still down
+        }
+      }
+    }
+    const fresh = await load(id);
+    onChanged();
+    if (!fresh) return;
+    // The reply the server stored is the new assistant message on the current path.
+    const freshPath = conversationPath(fresh.messages, fresh.current_id);
+    const last = freshPath[freshPath.length - 1]?.message;
+    const replyId = t.messageIds[t.messageIds.length - 1] ?? (last && last.role === "assistant" && !before.has(last.id) ? last.id : null);
+    if (replyId && fresh.messages.some((m) => m.id === replyId)) {
+      const kept: Turn = t.status === "lost" ? { ...t, status: "done" } : t;
+      setExtras((x) => new Map(x).set(replyId, kept));
+      setTurn(null);
+      setPendingUser(null);
+    } else {
+      // Not stored (stopped before the server kept it, or an error): the partial answer stays.
+      setPendingUser(freshPath.some((p) => !before.has(p.message.id) && p.message.role === "user") ? null : content);
+    }
+  }
+
+  async function switchTo(siblingId: string) {
+    if (!conv) return;
+    try {
+      await api.post(`/v1/conversations/${encodeURIComponent(conv.id)}`, { current_id: newestLeaf(conv.messages, siblingId) });
+      setTurn(null);
+      await load(conv.id);
+    } catch (e) {
+      setError(`Could not switch branch: ${(e as Error).message}`);
+    }
+  }
+
+  const lastStored = path[path.length - 1]?.message.id;
+  return (
+    <div class="chat">
+      <div class="messages" aria-live="polite">
+        {!conv?.messages.length && !turn && <p class="empty">Ask anything. Enter sends, Shift+Enter adds a line.</p>}
+        {path.map((p, i) => {
+          const nav = { position: p.position, count: p.siblings.length, go: (d: number) => void switchTo(p.siblings[p.position + d]!) };
+          const parentId = i > 0 ? path[i - 1]!.message.id : null;
+          if (p.message.role === "user") {
+            return (
+              <UserMessage key={p.message.id} content={p.message.content ?? ""} nav={nav} busy={busy}
+                onEdit={(text) => void run([{ type: "text", text }], p.message.parent_id ?? parentId)} />
+            );
+          }
+          return (
+            <AssistantMessage key={p.message.id} api={api} content={textOf(p.message)} reasoning={p.message.reasoning_content ?? ""}
+              turn={extras.get(p.message.id)} nav={nav} busy={busy}
+              onRegenerate={parentId ? () => void run(null, p.message.parent_id ?? parentId) : undefined} />
+          );
+        })}
+        {turn && pendingUser && <UserMessage content={pendingUser} busy={busy} />}
+        {turn && (
+          <AssistantMessage api={api} content={turn.content} reasoning={turn.reasoning} turn={turn} busy={busy}
+            agentsWanted={options.mode === "contemplate" ? options.agents : 0} />
+        )}
+        {error && <p class="error" role="alert">{error}</p>}
+        <div ref={bottom} />
+      </div>
+      <Composer caps={caps} options={options} setOptions={setOptions} busy={busy}
+        onSend={(content) => void run(content, lastStored)} onStop={() => abort.current?.abort()} />
+    </div>
+  );
+}
