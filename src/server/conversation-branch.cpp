@@ -34,6 +34,7 @@ conversation_branch conversation_branch_open(server_state & st, const caller & w
     for (const auto & m : path) {
         json msg = json::parse(m.content, nullptr, /*allow_exceptions=*/false);
         if (!msg.is_object()) msg = { { "role", m.role }, { "content", m.content } };
+        msg.erase("muse");
         b.history.push_back(std::move(msg));
     }
     return b;
@@ -46,6 +47,38 @@ void conversation_branch_append(server_state & st, const caller & who, conversat
     if (!m) return;  // the conversation was deleted meanwhile
     b.parent_id = m->id;
     b.message_ids.push_back(m->id);
+}
+
+namespace {
+
+// `text` cut to at most `max` bytes at a UTF-8 character boundary, with a marker saying how
+// much was left out.
+std::string output_cut(const std::string & text, size_t max) {
+    if (text.size() <= max) return text;
+    size_t end = max;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+    return text.substr(0, end) + "\n[output cut: " + std::to_string(text.size() - end) + " of " + std::to_string(text.size()) +
+           " bytes not stored]";
+}
+
+}  // namespace
+
+json conversation_tool_calls_stored(const json & calls) {
+    json out = json::array();
+    if (!calls.is_array()) return out;
+    for (const auto & c : calls) {
+        json s = c;
+        if (s.contains("output") && s["output"].is_string()) s["output"] = output_cut(s["output"].get<std::string>(), k_stored_output_max);
+        json images = json::array();
+        if (c.contains("images") && c["images"].is_array()) {
+            for (const auto & img : c["images"]) {
+                if (img.is_object()) images.push_back({ { "name", img.value("name", "") }, { "mime_type", img.value("mime_type", "") } });
+            }
+        }
+        s["images"] = std::move(images);
+        out.push_back(std::move(s));
+    }
+    return out;
 }
 
 json conversation_branch_json(const conversation_branch & b) {

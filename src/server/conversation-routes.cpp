@@ -82,7 +82,7 @@ std::string content_text(const json & content) {
 }
 
 // The current branch as Markdown: "# title", then each message under its speaker, the
-// reasoning folded in a <details> block.
+// reasoning folded in a <details> block, an answer's server-side tool calls listed after it.
 std::string conversation_markdown(server_state & st, const caller & who, const store::conversation & c) {
     std::string out = "# " + (c.title.empty() ? std::string("Conversation") : c.title) + "\n";
     if (c.current_id.empty()) return out;
@@ -108,6 +108,15 @@ std::string conversation_markdown(server_state & st, const caller & who, const s
             }
         }
         out += text + "\n";
+        // The server-side tools the agent ran for this answer: each one's name and outcome.
+        if (msg.is_object() && msg.contains("muse") && msg["muse"].is_object() && msg["muse"].contains("tool_calls") &&
+            msg["muse"]["tool_calls"].is_array() && !msg["muse"]["tool_calls"].empty()) {
+            out += "\nTool calls:\n\n";
+            for (const auto & tc : msg["muse"]["tool_calls"]) {
+                if (!tc.is_object()) continue;
+                out += "- `" + tc.value("name", std::string("a tool")) + "`: " + tc.value("outcome", std::string("unknown")) + "\n";
+            }
+        }
     }
     return out;
 }

@@ -92,8 +92,15 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
             reason = "length";
         }
         if (!v.blocked() && !v.note_suffix().empty()) message["content"] = o.last.content + v.note_suffix();
+        // The stored message keeps the calls the loop ran, so a reload shows them.
+        json stored = message;
+        if (!o.calls.empty()) {
+            json calls = json::array();
+            for (const auto & r : o.calls) calls.push_back(agent_call_json(r));
+            stored["muse"] = { { "tool_calls", conversation_tool_calls_stored(calls) } };
+        }
         try {
-            conversation_branch_append(st, who, *branch, message, "assistant");
+            conversation_branch_append(st, who, *branch, stored, "assistant");
         } catch (const std::exception &) {
             // The reply goes out; a store failure is logged by the store, not the client's.
         }

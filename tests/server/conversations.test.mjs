@@ -16,7 +16,7 @@ describe("conversations: branches, rename, switch, search, export", () => {
         const dir = data_dir_make();
         key       = key_create(dir, "alice");
         other_key = key_create(dir, "bob");
-        server    = await server_start({ model: models.qwen, data_dir: dir, args: ["--tools", "artifacts"] });
+        server    = await server_start({ model: models.qwen, data_dir: dir, args: ["--tools", "artifacts", "--max-argument-chars", "120"] });
         client    = await openai_client(server, key);
     });
     after(() => server?.stop());
@@ -121,6 +121,58 @@ describe("conversations: branches, rename, switch, search, export", () => {
         const got = (await get(conv.id)).json;
         assert.deepEqual(got.messages.map((m) => [m.id, m.parent_id]), [[u1, null], [a1, u1], [a1b, u1]]);
         assert.equal(got.current_id, a1b);
+    });
+
+    test("a forced tool call is stored on the answer, left out of the next prompt, and exported", T, async () => {
+        const conv = (await http(server, "POST", "/v1/conversations", { key, body: { title: "make a game" } })).json;
+        const muse = { conversation_id: conv.id, tools: ["artifacts"] };
+        const r1 = await chat({ muse, messages: [user("Make me a tiny mini-game.")], max_tokens: 400, reasoning_effort: "none",
+                                tool_choice: { type: "function", function: { name: "create_artifact" } }, parallel_tool_calls: false });
+        assert.equal(r1.status, 200, r1.text);
+        const replied = r1.json.muse.tool_calls;
+        assert.ok(replied.length >= 1 && replied[0].name === "create_artifact", JSON.stringify(r1.json.muse));
+        assert.equal(r1.json.choices[0].message.muse, undefined, "the reply's message stays a standard one");
+        const [, a1] = r1.json.muse.conversation.message_ids;
+
+        // GET shows the calls on the stored answer, as the reply had them (images without data).
+        let got = (await get(conv.id)).json;
+        const answer = got.messages.find((m) => m.id === a1);
+        assert.ok(answer.muse?.tool_calls, JSON.stringify(answer));
+        assert.equal(answer.muse.tool_calls.length, replied.length);
+        for (const [i, stored] of answer.muse.tool_calls.entries()) {
+            const live = replied[i];
+            for (const f of ["id", "name", "arguments", "outcome", "output", "files", "detail", "duration_ms"]) {
+                assert.deepEqual(stored[f], live[f], `muse.tool_calls[${i}].${f}`);
+            }
+            assert.deepEqual(stored.images, live.images.map((img) => ({ name: img.name, mime_type: img.mime_type })));
+        }
+        const first = answer.muse.tool_calls[0];
+        if (first.outcome === "ok") {
+            // The artifact the call made: its id and version, and GET serves that version.
+            assert.match(first.detail.artifact.id, /./, JSON.stringify(first.detail));
+            assert.equal(typeof first.detail.artifact.version, "number");
+            const art = await http(server, "GET", `/v1/artifacts/${first.detail.artifact.id}?format=json`, { key });
+            assert.equal(art.status, 200, art.text);
+        } else {
+            // Random weights may write arguments the tool refuses: the refusal is what is stored.
+            assert.ok(first.output.length > 0, JSON.stringify(first));
+        }
+
+        // A second turn on the branch: its history holds the answer (without "muse"), and works.
+        const r2 = await chat({ muse: { conversation_id: conv.id, mode: "instant" }, messages: [user("thanks, and now?")] });
+        assert.equal(r2.status, 200, r2.text);
+        const [u2, a2] = r2.json.muse.conversation.message_ids;
+        got = (await get(conv.id)).json;
+        assert.equal(got.messages.find((m) => m.id === u2).parent_id, a1);
+        assert.equal(got.current_id, a2);
+        // The agent loop on that branch too (its history parsed with the muse.tools limits).
+        const r3 = await chat({ muse, messages: [user("once more")] });
+        assert.equal(r3.status, 200, r3.text);
+
+        // The Markdown export names each call and its outcome under the answer.
+        const md = await http(server, "GET", `/v1/conversations/${conv.id}/export?format=markdown`, { key });
+        assert.equal(md.status, 200, md.text);
+        assert.ok(md.text.includes(`Tool calls:\n\n- \`create_artifact\`: ${first.outcome}\n`), md.text);
     });
 
     test("rename, switch branch, search, export, and the errors", T, async () => {

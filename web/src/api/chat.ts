@@ -11,6 +11,13 @@ export interface ChatOptions {
   agents: number;
   aggregate: Aggregate;
   tools: string[];
+  force?: ForcedTool | null; // a function this turn must call (the composer's "Make" picker)
+}
+
+// A function of a server tool set that a turn makes the model call: `fn` of the set `tool`.
+export interface ForcedTool {
+  tool: string; // e.g. artifacts
+  fn: string; // e.g. create_artifact
 }
 
 export interface ChatRequest {
@@ -28,13 +35,16 @@ export function chatBody(req: ChatRequest): unknown {
     muse.agents = req.options.agents;
     muse.aggregate = req.options.aggregate;
   }
-  if (req.options.tools.length) muse.tools = req.options.tools;
+  const force = req.options.force;
+  const tools = force && !req.options.tools.includes(force.tool) ? [...req.options.tools, force.tool] : req.options.tools;
+  if (tools.length) muse.tools = tools;
   return {
     model: "muse",
     stream: true,
     stream_options: { include_usage: true },
     messages: req.content ? [{ role: "user", content: req.content }] : [],
     muse,
+    ...(force ? { tool_choice: { type: "function", function: { name: force.fn } }, parallel_tool_calls: false } : {}),
   };
 }
 

@@ -37,6 +37,21 @@ export interface StoredMessage {
   tool_calls?: { id: string; function: { name: string; arguments: string } }[];
   parent_id?: string | null;
   created_at?: number;
+  muse?: { tool_calls?: StoredToolCall[] };
+}
+
+// A server-side call the agent ran for a stored answer (docs/api.md, GET /v1/conversations/{id}):
+// as the reply's muse.tool_calls, the images without their data.
+export interface StoredToolCall {
+  id: string;
+  name: string;
+  arguments?: string;
+  outcome?: string;
+  output?: string;
+  images?: { name: string; mime_type: string; data?: string }[];
+  files?: unknown[];
+  detail?: { artifact?: ArtifactRef };
+  duration_ms?: number;
 }
 
 export interface ConversationSummary {
@@ -67,7 +82,7 @@ export interface AgentReport {
 export interface ToolImage {
   name: string;
   mime_type: string;
-  data: string;
+  data?: string; // absent on a stored call: the store keeps only the name and type
 }
 
 export interface ArtifactRef {

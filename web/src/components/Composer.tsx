@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { Aggregate, ChatOptions, Mode } from "../api/chat";
 import type { Capabilities, ContentPart } from "../api/types";
 import { audioPart, imageDataUrl } from "../media/image";
+import { makersFor } from "../state/make-tools";
 
 interface Props {
   caps: Capabilities;
@@ -46,8 +47,10 @@ export function Composer({ caps, options, setOptions, busy, onSend, onStop }: Pr
     onSend([...parts, ...(trimmed ? [{ type: "text" as const, text: trimmed }] : [])]);
     setText("");
     setParts([]);
+    if (options.force) setOptions({ ...options, force: null }); // one forced turn, then back to none
   }
 
+  const makers = makersFor(caps.tools);
   const toggleTool = (name: string) =>
     setOptions({ ...options, tools: options.tools.includes(name) ? options.tools.filter((t) => t !== name) : [...options.tools, name] });
 
@@ -95,6 +98,19 @@ export function Composer({ caps, options, setOptions, busy, onSend, onStop }: Pr
             <input type="checkbox" checked={options.tools.includes(t)} onChange={() => toggleTool(t)} /> {t}
           </label>
         ))}
+        {makers.length > 0 && (
+          <label title="Make the next answer call this tool">
+            Make{" "}
+            <select data-testid="force-tool" value={options.force?.fn ?? ""}
+              onChange={(e) => {
+                const m = makers.find((x) => x.fn === e.currentTarget.value);
+                setOptions({ ...options, force: m ? { tool: m.tool, fn: m.fn } : null });
+              }}>
+              <option value="">none</option>
+              {makers.map((m) => <option value={m.fn} key={m.fn}>{m.label} ({m.fn})</option>)}
+            </select>
+          </label>
+        )}
       </div>
       {parts.length > 0 && (
         <div class="attachments">

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import type { Api } from "../api/client";
 import type { ContentPart } from "../api/types";
-import { tokensPerSecond, voteRows, type Turn } from "../state/turn";
+import { tokensPerSecond, voteRows, type ToolCall, type Turn } from "../state/turn";
 import { AgentLanes, VoteTable } from "./AgentLanes";
 import { Markdown } from "./Markdown";
 import { ToolCard } from "./ToolCard";
@@ -62,6 +62,7 @@ export function AssistantMessage(props: {
   content: string;
   reasoning: string;
   turn?: Turn | undefined;
+  storedCalls?: ToolCall[]; // the calls the server stored with the answer (shown without a turn)
   agentsWanted?: number;
   nav?: BranchNav;
   onRegenerate?: () => void;
@@ -85,7 +86,7 @@ export function AssistantMessage(props: {
       {t && (t.lanes.length > 0 || (streaming && (props.agentsWanted ?? 0) > 0)) && (
         <AgentLanes lanes={t.lanes} total={props.agentsWanted ?? t.lanes.length} />
       )}
-      {t?.tools.map((c) => <ToolCard key={c.id} call={c} api={props.api} />)}
+      {(t?.tools.length ? t.tools : (props.storedCalls ?? [])).map((c) => <ToolCard key={c.id} call={c} api={props.api} />)}
       <Markdown text={props.content} />
       {streaming && !props.content && !props.reasoning && <span class="typing" aria-label="Waiting for the answer">…</span>}
       {rows.length > 0 && <VoteTable rows={rows} agreement={t?.agreement ?? null} />}

@@ -18,9 +18,13 @@ export function ToolCard({ call, api }: { call: ToolCall; api: Api }) {
       </summary>
       {call.arguments && <pre class="tool-args">{call.arguments}</pre>}
       {call.output && <pre class="tool-output">{call.output}</pre>}
-      {call.images.map((img) => (
-        <img class="tool-image" key={img.name} alt={img.name} src={`data:${img.mime_type};base64,${img.data}`} />
-      ))}
+      {call.images.map((img) =>
+        img.data ? (
+          <img class="tool-image" key={img.name} alt={img.name} src={`data:${img.mime_type};base64,${img.data}`} />
+        ) : (
+          <span class="chip" key={img.name}>{img.name} ({img.mime_type})</span>
+        ),
+      )}
       {call.artifact && <ArtifactView api={api} artifact={call.artifact} />}
     </details>
   );
@@ -28,10 +32,21 @@ export function ToolCard({ call, api }: { call: ToolCall; api: Api }) {
 
 // An artifact runs in a sandboxed frame without allow-same-origin: its script gets an opaque
 // origin and cannot reach the app, the cookie or the API.
+// The version picker lists 1 to the latest version (asked of the server on mount: an update
+// after this call made newer ones), starting at the call's.
 export function ArtifactView({ api, artifact }: { api: Api; artifact: ArtifactRef }) {
   const [version, setVersion] = useState(artifact.version);
+  const [latest, setLatest] = useState(artifact.version);
   const [code, setCode] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    api.get<{ version: number }>(`/v1/artifacts/${encodeURIComponent(artifact.id)}?format=json`).then(
+      (a) => { if (live && typeof a.version === "number") setLatest(Math.max(a.version, artifact.version)); },
+      (e: Error) => { if (live) setError(`could not ask for the artifact's latest version: ${e.message}`); },
+    );
+    return () => { live = false; };
+  }, [api, artifact.id, artifact.version]);
   const src = `/v1/artifacts/${encodeURIComponent(artifact.id)}?version=${version}`;
   async function toggleCode() {
     if (code !== null) return setCode(null);
@@ -49,7 +64,7 @@ export function ArtifactView({ api, artifact }: { api: Api; artifact: ArtifactRe
         <label>
           Version{" "}
           <select value={version} onChange={(e) => { setVersion(Number(e.currentTarget.value)); setCode(null); }}>
-            {Array.from({ length: artifact.version }, (_, i) => i + 1).map((v) => (
+            {Array.from({ length: latest }, (_, i) => i + 1).map((v) => (
               <option value={v} key={v}>{v}</option>
             ))}
           </select>

@@ -4,6 +4,7 @@ import { ApiError, type Api } from "../api/client";
 import type { Capabilities, ContentPart, Conversation } from "../api/types";
 import { AssistantMessage, UserMessage } from "../components/Message";
 import { Composer } from "../components/Composer";
+import { storedToolCalls } from "../state/stored-calls";
 import { conversationPath, newestLeaf, textOf } from "../state/tree";
 import { applyChunk, newTurn, type Turn } from "../state/turn";
 
@@ -150,7 +151,7 @@ export function ChatView({ api, caps, conversationId, onCreated, onChanged, stop
           }
           return (
             <AssistantMessage key={p.message.id} api={api} content={textOf(p.message)} reasoning={p.message.reasoning_content ?? ""}
-              turn={extras.get(p.message.id)} nav={nav} busy={busy}
+              turn={extras.get(p.message.id)} storedCalls={storedToolCalls(p.message)} nav={nav} busy={busy}
               onRegenerate={parentId ? () => void run(null, p.message.parent_id ?? parentId) : undefined} />
           );
         })}
