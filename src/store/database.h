@@ -37,6 +37,25 @@ struct api_key_info {
     int64_t     created_at   = 0;
     int64_t     last_used_at = 0;  // 0: never
     bool        revoked      = false;
+    std::string name;  // the owner's label for it ("" when none)
+};
+
+// A signed-in browser (the web app's cookie, sessions.cpp). The store keeps BLAKE2b-256 of
+// the cookie's token as `id`, never the token.
+struct browser_session {
+    std::string id;          // hex hash of the token
+    user        who;         // the key's user (admin as the user is)
+    std::string key_id;      // the key signed in with: revoking it ends the session
+    std::string csrf_token;  // what state-changing requests send in X-Muse-CSRF
+    int64_t     created_at   = 0;
+    int64_t     expires_at   = 0;
+    int64_t     last_seen_at = 0;
+};
+
+// session_create's result: the token (the cookie's value, shown once) and the session.
+struct browser_session_created {
+    std::string     token;
+    browser_session session;
 };
 
 struct conversation {
@@ -181,12 +200,31 @@ class database {
     std::optional<user>  user_find(const std::string & name);
     // Creates a key for `user_name` (creating the user; `admin` makes the user an admin).
     // Returns the full key, shown once: "muse_" + key id + "_" + 32 random bytes in hex.
-    std::string          key_create(const std::string & user_name, bool admin, std::string * key_id = nullptr);
+    // `name`: the owner's label for the key ("" none).
+    std::string          key_create(const std::string & user_name, bool admin, std::string * key_id = nullptr,
+                                    const std::string & name = "");
     std::vector<api_key_info> key_list();
+    std::vector<api_key_info> key_list(int64_t user_id);  // that user's keys only
     bool                 key_revoke(const std::string & key_id);  // false: no such key
     // The key's user when the key is valid and not revoked (constant-time hash compare);
-    // records the key's last use.
-    std::optional<user>  key_verify(const std::string & key);
+    // records the key's last use. `key_id`: set to the key's id when valid.
+    std::optional<user>  key_verify(const std::string & key, std::string * key_id = nullptr);
+
+    // --- browser sessions (sessions.cpp): the web app's sign-in cookie
+    // A new session of `user_id` signed in with `key_id`, valid for `lifetime_secs` (> 0):
+    // a token of 32 random bytes (base64url, no padding) and a CSRF token of as many.
+    // Prunes the expired sessions as it goes.
+    browser_session_created        session_create(int64_t user_id, const std::string & key_id, int64_t lifetime_secs);
+    // The session of `token` while it is valid: not expired, its key not revoked, its user
+    // there. nullopt otherwise (any text: never throws on the token's content).
+    std::optional<browser_session> session_find(const std::string & token);
+    // Records a use of the session now (last_seen_at).
+    void                           session_touch(const std::string & session_id);
+    bool                           session_delete(const std::string & token);  // false: none
+    int64_t                        sessions_delete_of_user(int64_t user_id);   // the number deleted
+    int64_t                        sessions_prune();  // deletes the expired ones; the number deleted
+    // The user's sessions, valid or not, newest first (ids and dates; csrf_token left empty).
+    std::vector<browser_session>   sessions_list(int64_t user_id);
 
     // --- conversations (conversations.cpp). A conversation is a tree of messages: each follows
     // its parent, so a regenerated answer or an edited question is a sibling of the first one,
@@ -303,11 +341,11 @@ class database {
 
     // --- privacy
     // Everything stored about the user as one JSON document (text): user, keys (ids and
-    // dates, never hashes), conversations with messages, file metadata, memory, settings,
+    // dates, never hashes), sessions (ids and dates, never tokens), conversations with messages, file metadata, memory, settings,
     // audit. (Search chunks are derived from the files and messages: not repeated.)
     std::string user_export(int64_t user_id);
     // Deletes all of it: messages, conversations, files (and their bytes), their search
-    // chunks and vectors, memory, settings, audit, keys and the user row.
+    // chunks and vectors, memory, settings, audit, sessions, keys and the user row.
     void        user_delete(int64_t user_id);
 
   private:

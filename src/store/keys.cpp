@@ -68,7 +68,8 @@ hash_bytes key_hash(const secret_bytes & secret, const unsigned char * salt) {
 
 }  // namespace
 
-std::string database::key_create(const std::string & user_name, bool admin, std::string * key_id) {
+std::string database::key_create(const std::string & user_name, bool admin, std::string * key_id,
+                                 const std::string & name) {
     secret_bytes                            secret {};
     std::array<unsigned char, k_salt_bytes> salt {};
     randombytes_buf(secret.data(), secret.size());
@@ -85,12 +86,13 @@ std::string database::key_create(const std::string & user_name, bool admin, std:
             const std::string candidate = "k_" + random_hex(k_key_id_bytes);
             sqlite_statement(
                 impl_->conn,
-                "INSERT OR IGNORE INTO api_keys (id, user_id, salt, hash, created_at) VALUES (?, ?, ?, ?, ?)")
+                "INSERT OR IGNORE INTO api_keys (id, user_id, salt, hash, created_at, name) VALUES (?, ?, ?, ?, ?, ?)")
                 .bind(1, candidate)
                 .bind(2, u.id)
                 .bind_blob(3, salt.data(), salt.size())
                 .bind_blob(4, hash.data(), hash.size())
                 .bind(5, now_seconds())
+                .bind(6, name)
                 .run();
             if (impl_->conn.changes() == 1)
                 id = candidate;
@@ -112,11 +114,9 @@ std::string database::key_create(const std::string & user_name, bool admin, std:
     return key;
 }
 
-std::vector<api_key_info> database::key_list() {
-    std::lock_guard           lock(impl_->mutex);
-    sqlite_statement          st(impl_->conn,
-                                 "SELECT k.id, k.user_id, u.name, u.admin, k.created_at, k.last_used_at, k.revoked "
-                                          "FROM api_keys k JOIN users u ON u.id = k.user_id ORDER BY k.created_at, k.rowid");
+namespace {
+
+std::vector<api_key_info> keys_read(sqlite_statement & st) {
     std::vector<api_key_info> out;
     while (st.step()) {
         api_key_info k;
@@ -127,9 +127,28 @@ std::vector<api_key_info> database::key_list() {
         k.created_at   = st.column_int(4);
         k.last_used_at = st.column_int(5);
         k.revoked      = st.column_int(6) != 0;
+        k.name         = st.column_text(7);
         out.push_back(std::move(k));
     }
     return out;
+}
+
+constexpr const char * k_keys_select = "SELECT k.id, k.user_id, u.name, u.admin, k.created_at, k.last_used_at, k.revoked, "
+                                       "k.name FROM api_keys k JOIN users u ON u.id = k.user_id ";
+
+}  // namespace
+
+std::vector<api_key_info> database::key_list() {
+    std::lock_guard  lock(impl_->mutex);
+    sqlite_statement st(impl_->conn, std::string(k_keys_select) + "ORDER BY k.created_at, k.rowid");
+    return keys_read(st);
+}
+
+std::vector<api_key_info> database::key_list(int64_t user_id) {
+    std::lock_guard  lock(impl_->mutex);
+    sqlite_statement st(impl_->conn, std::string(k_keys_select) + "WHERE k.user_id = ? ORDER BY k.created_at, k.rowid");
+    st.bind(1, user_id);
+    return keys_read(st);
 }
 
 bool database::key_revoke(const std::string & key_id) {
@@ -138,7 +157,7 @@ bool database::key_revoke(const std::string & key_id) {
     return impl_->conn.changes() > 0;
 }
 
-std::optional<user> database::key_verify(const std::string & key) {
+std::optional<user> database::key_verify(const std::string & key, std::string * key_id) {
     const std::optional<parsed_key> parsed = key_parse(key);
     if (!parsed)
         return std::nullopt;
@@ -174,6 +193,8 @@ std::optional<user> database::key_verify(const std::string & key) {
             .bind(2, parsed->id)
             .run();
     }
+    if (key_id)
+        *key_id = parsed->id;
     return u;
 }
 

@@ -7,7 +7,7 @@ namespace muse::store {
 namespace {
 
 // Append only: a released migration never changes, a change is a new entry.
-constexpr std::array<const char *, 5> k_migrations = {
+constexpr std::array<const char *, 6> k_migrations = {
     // 1: users, keys, conversations and messages, files, memory, audit.
     R"sql(
 CREATE TABLE users (
@@ -178,6 +178,23 @@ ALTER TABLE conversations ADD COLUMN current_id TEXT;
 UPDATE conversations SET current_id = (
     SELECT m.id FROM messages m WHERE m.conversation_id = conversations.id ORDER BY m.rowid DESC LIMIT 1
 );
+)sql",
+    // 6: the web app's browser sessions. `id` is BLAKE2b-256 of the cookie's token (hex): the
+    // token itself is never stored. A session is valid until expires_at and while the key it
+    // was signed in with (key_id) is not revoked. Keys get an optional name (the Me page's).
+    R"sql(
+CREATE TABLE sessions (
+    id           TEXT    PRIMARY KEY,
+    user_id      INTEGER NOT NULL REFERENCES users(id),
+    key_id       TEXT    NOT NULL REFERENCES api_keys(id),
+    csrf_token   TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE INDEX sessions_expires ON sessions(expires_at);
+ALTER TABLE api_keys ADD COLUMN name TEXT NOT NULL DEFAULT '';
 )sql",
 };
 

@@ -42,14 +42,29 @@ std::string database::user_export(int64_t user_id) {
     doc["keys"] = json::array();
     {
         sqlite_statement st(conn,
-                            "SELECT id, created_at, last_used_at, revoked FROM api_keys WHERE user_id = ? "
+                            "SELECT id, created_at, last_used_at, revoked, name FROM api_keys WHERE user_id = ? "
                             "ORDER BY created_at, rowid");
         st.bind(1, user_id);
         while (st.step()) {
             doc["keys"].push_back({ { "id", st.column_text(0) },
+                                    { "name", st.column_text(4) },
                                     { "created_at", st.column_int(1) },
                                     { "last_used_at", st.column_int(2) },
                                     { "revoked", st.column_int(3) != 0 } });
+        }
+    }
+    doc["sessions"] = json::array();
+    {
+        sqlite_statement st(conn,
+                            "SELECT id, key_id, created_at, expires_at, last_seen_at FROM sessions WHERE user_id = ? "
+                            "ORDER BY created_at, rowid");
+        st.bind(1, user_id);
+        while (st.step()) {
+            doc["sessions"].push_back({ { "id", st.column_text(0) },
+                                        { "key_id", st.column_text(1) },
+                                        { "created_at", st.column_int(2) },
+                                        { "expires_at", st.column_int(3) },
+                                        { "last_seen_at", st.column_int(4) } });
         }
     }
     doc["conversations"] = json::array();
@@ -162,6 +177,7 @@ void database::user_delete(int64_t user_id) {
                  "DELETE FROM artifacts WHERE user_id = ?",
                  "DELETE FROM chunks WHERE user_id = ?",
                  "DELETE FROM user_settings WHERE user_id = ?",
+                 "DELETE FROM sessions WHERE user_id = ?",
                  "DELETE FROM api_keys WHERE user_id = ?",
                  "DELETE FROM users WHERE id = ?",
              }) {

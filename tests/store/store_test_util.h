@@ -49,16 +49,24 @@ inline int64_t sql_int(const std::filesystem::path & db_path, const std::string 
     return st.step() ? st.column_int(0) : -1;
 }
 
-// Undoes migration 5 (messages' parent_id, conversations' current_id) on a closed store, so
-// that it is what a v4 muse wrote; older migrations' tests undo this one first.
+// Undoes migration 6 (browser sessions, key names) on a closed store, so that it is what a v5
+// muse wrote; older migrations' tests undo this one first.
+inline void store_back_to_v5(const std::filesystem::path & db_path) {
+    store::sqlite_connection conn(db_path.string(), SQLITE_OPEN_READWRITE);
+    conn.exec("DROP TABLE sessions; ALTER TABLE api_keys DROP COLUMN name; PRAGMA user_version = 5;");
+}
+
+// Undoes migrations 6 and 5 (messages' parent_id, conversations' current_id) on a closed store,
+// so that it is what a v4 muse wrote; older migrations' tests undo this one first.
 inline void store_back_to_v4(const std::filesystem::path & db_path) {
+    store_back_to_v5(db_path);
     store::sqlite_connection conn(db_path.string(), SQLITE_OPEN_READWRITE);
     conn.exec("DROP INDEX messages_parent; ALTER TABLE messages DROP COLUMN parent_id; "
               "ALTER TABLE conversations DROP COLUMN current_id; PRAGMA user_version = 4");
 }
 
-// Undoes migration 4 (the audit's structured columns, store_settings) on a closed store, so
-// that it is what a v3 muse wrote; older migrations' tests undo this one first.
+// Undoes migrations 6, 5 and 4 (the audit's structured columns, store_settings) on a closed
+// store, so that it is what a v3 muse wrote; older migrations' tests undo this one first.
 inline void store_back_to_v3(const std::filesystem::path & db_path) {
     store_back_to_v4(db_path);
     store::sqlite_connection conn(db_path.string(), SQLITE_OPEN_READWRITE);
