@@ -52,6 +52,10 @@ struct serve_options {
     double        header_timeout   = 10;
     agent_options agent;
     policy_options policy;
+    std::string   web_dir;          // the web app's files from disk instead of the embedded ones
+    bool          no_web           = false;
+    double        session_days     = 7;
+    bool          cookie_secure    = false;
 };
 
 bool host_is_loopback(const std::string & host) {
@@ -66,6 +70,14 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
     if (o.max_concurrency < 1 || o.max_concurrency > 64) throw input_error("--max-concurrency must be between 1 and 64");
     if (o.queue < 0) throw input_error("--queue must be 0 or more");
     if (o.prefill_budget < 0) throw input_error("--prefill-budget must be 0 (a token every step) or more");
+    if (!o.web_dir.empty() && !std::filesystem::is_directory(o.web_dir)) {
+        throw input_error("--web-dir " + o.web_dir + ": not a directory; give the web app's built files (web/dist after "
+                          "`npm run build` in web/)");
+    }
+    if (!o.web_dir.empty() && o.no_web) throw input_error("--web-dir and --no-web contradict each other: drop one");
+    if (!(o.session_days * 86400 >= 1) || o.session_days > 3660) {
+        throw input_error("--session-days must be at least one second's worth (1.2e-5) and at most 3660");
+    }
 
     model_options model = o.model;
     model_options_check(model);
@@ -135,6 +147,10 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
     cfg.limits.media.max_bytes   = cfg.limits.max_body_bytes;
     cfg.limits.media.max_pixels  = o.max_image_pixels;
     cfg.limits.media.max_audio_secs = o.max_audio_secs;
+    cfg.web.enabled              = !o.no_web;
+    cfg.web.dir                  = o.web_dir;
+    cfg.web.session_secs         = (int64_t) (o.session_days * 86400);
+    cfg.web.cookie_secure        = o.cookie_secure;
 
     // Independent requests decode faster with a KV stream each (docs/benchmarks.md, bench/serve);
     // --kv unified shares prefix cells across a contemplation's agents instead.
@@ -198,6 +214,13 @@ int serve_run(const serve_options & o, const std::atomic<bool> & cancel) {
     fprintf(stderr, "muse serve: model %s, %d concurrent sequences of up to %d tokens (%d KV cells, %s), data in %s\n",
             cfg.model_id.c_str(), o.max_concurrency, s.n_ctx_seq(), s.n_ctx(), o.kv.c_str(), data_dir.string().c_str());
     printf("muse serve: listening on http://%s:%d\n", o.host.c_str(), port);
+    const std::string web = srv.web_source();
+    const std::string host_in_url = o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host;
+    if (!o.no_web) {
+        printf("muse serve: web app at http://%s:%d/\n", host_in_url.c_str(), port);
+        if (!web.empty()) fprintf(stderr, "muse serve: the web app's files are %s\n", web.c_str());
+        else fprintf(stderr, "muse serve: the web app was not built into this muse (GET / says how: scripts/setup.sh, then rebuild)\n");
+    }
     fflush(stdout);
 
     std::atomic<bool> listening_ended{ false };
@@ -260,6 +283,13 @@ void serve_command_add(CLI::App & app, command_runner & runner) {
     agent_options_add(*cmd, opts->agent);
     policy_options_add(cmd, opts->policy);
     cmd->add_flag("--no-auth", opts->no_auth, "no API keys (loopback addresses only)");
+    cmd->add_option("--web-dir", opts->web_dir,
+                    "serve the web app's files from this directory (e.g. web/dist) instead of the ones built in");
+    cmd->add_flag("--no-web", opts->no_web, "no web app: GET / answers the API's 404");
+    cmd->add_option("--session-days", opts->session_days, "how long a browser stays signed in to the web app")
+        ->capture_default_str();
+    cmd->add_flag("--cookie-secure", opts->cookie_secure,
+                  "mark the web app's session cookie Secure (sent over HTTPS only): for a TLS reverse proxy in front");
     cmd->add_flag("--no-cache", opts->no_cache,
                   "decode every request's whole prompt (no prefix cache: conversations' cells are not kept between turns)");
     cmd->add_option("--cache-ram", opts->cache_ram_mb,

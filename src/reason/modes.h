@@ -37,6 +37,9 @@ const char *   reason_mode_name(reason_mode mode);
 aggregate_kind aggregate_kind_parse(const std::string & name);
 const char *   aggregate_kind_name(aggregate_kind kind);
 
+// The most agents one contemplation runs (reason_params::agents; run.cpp checks it).
+inline constexpr int32_t k_max_agents = 16;
+
 struct reason_params {
     reason_mode     mode        = REASON_MODE_THINKING;
     sampling_params sampling;              // base sampling (agent i gets seed + i, temperature spread)

@@ -57,7 +57,7 @@ const char * agent_status_name(agent_status s) {
 
 void reason_params::validate() const {
     sampling.validate();
-    if (agents < 1 || agents > 16) throw input_error("agents must be between 1 and 16");
+    if (agents < 1 || agents > k_max_agents) throw input_error("agents must be between 1 and " + std::to_string(k_max_agents));
     if (max_tokens < 1) throw input_error("max_tokens must be at least 1");
     if (think_budget < -1) throw input_error("think_budget must be -1 (none) or more");
     if (total_budget < -1 || total_budget == 0) throw input_error("total_budget must be -1 (none) or positive");

@@ -3,8 +3,11 @@
 #include "engine/model.h"
 #include "server/connection-guard.h"
 #include "server/data-routes.h"
+#include "server/session-routes.h"
 #include "server/system-json.h"
+#include "server/web-assets.h"
 #include "server/wire-util.h"
+#include "reason/modes.h"
 
 #include <cstdio>
 
@@ -91,13 +94,21 @@ struct api_server::impl {
     const int64_t      started = unix_now();  // the model's "created" in /v1/models
     const std::string  started_rfc3339 = rfc3339_of(started);
     const std::string  mdl_name = mdl.info().name;
+    const int32_t      n_ctx_seq;   // the most positions one request's sequence holds
+    const web_app      web;         // GET / and the app's files (unused with --no-web)
 
     impl(model & m, session & s, store::database & d, const server_config & c, embedder * e, const safety::checker * safe)
-        : mdl(m), cfg(c), db(d), sched(s, c.sched), st{ m, sched, d, cfg, stats, e, safe },
+        : mdl(m), cfg(config_with_csrf(c)), db(d), sched(s, c.sched), st{ m, sched, d, cfg, stats, e, safe },
           http(connection_limits_of(c), [](const std::string & path, int status, const std::string & msg, const std::string & code) {
               return error_body(http_error(status, msg, "", code), wire_of_path(path));
           }),
-          sys(system_info_read()), build_info(build_info_render(sys)) {}
+          sys(system_info_read()), build_info(build_info_render(sys)), n_ctx_seq(s.n_ctx_seq()), web(c.web) {}
+
+    // --no-auth's GET /v1/session shows one random CSRF token for the process's life.
+    static server_config config_with_csrf(server_config c) {
+        if (c.web.no_auth_csrf.empty()) c.web.no_auth_csrf = id_make("csrf_");
+        return c;
+    }
 
     static connection_limits connection_limits_of(const server_config & c) {
         connection_limits l;
@@ -107,15 +118,32 @@ struct api_server::impl {
         return l;
     }
 
+    // A key header as before (API clients); else a browser's session cookie, whose
+    // state-changing requests must carry its CSRF token and no other site's Origin.
+    // --no-auth: the user 'local', with the Origin check for state-changing requests.
     caller authenticate(const httplib::Request & req, bool admin) {
-        if (cfg.no_auth) return db.user_get_or_create("local", true);
+        if (cfg.no_auth) {
+            if (!method_is_safe(req.method)) origin_check(req);
+            return db.user_get_or_create("local", true);
+        }
         const std::string key = key_of(req);
-        if (key.empty()) {
+        std::optional<store::user> user;
+        if (!key.empty()) {
+            user = db.key_verify(key);
+            if (!user) throw http_error(401, "the API key is not valid (unknown or revoked)", "", "invalid_api_key");
+        } else if (!session_cookie_of(req).empty()) {
+            const auto s = session_of_request(st, req);
+            if (!s) {
+                throw http_error(401, "the session has ended (expired, signed out, or its key was revoked); sign in again "
+                                      "(POST /v1/session) or send an API key",
+                                 "", "invalid_session");
+            }
+            session_request_check(req, *s);
+            user = s->who;
+        } else {
             throw http_error(401, "no API key: send Authorization: Bearer KEY (or x-api-key: KEY); create one with `muse keys create --user NAME`",
                              "", "missing_api_key");
         }
-        auto user = db.key_verify(key);
-        if (!user) throw http_error(401, "the API key is not valid (unknown or revoked)", "", "invalid_api_key");
         if (admin && !user->admin) {
             throw http_error(403, "this route needs an admin key (`muse keys create --user NAME --admin`)", "", "admin_only");
         }
@@ -125,7 +153,7 @@ struct api_server::impl {
     // For a public route that shows admins more: no key, a user's key or a bad key is simply
     // not an admin (the route answers as it does for everyone).
     bool caller_is_admin(const httplib::Request & req) {
-        if (!cfg.no_auth && key_of(req).empty()) return false;
+        if (!cfg.no_auth && key_of(req).empty() && session_cookie_of(req).empty()) return false;
         try {
             return authenticate(req, true).admin;
         } catch (const http_error &) {
@@ -162,7 +190,21 @@ struct api_server::impl {
     json model_json() const {
         return { { "id", cfg.model_id }, { "object", "model" }, { "created", started }, { "owned_by", "muse" },
                  { "type", "model" }, { "display_name", mdl_name.empty() ? cfg.model_id : mdl_name },
-                 { "created_at", started_rfc3339 } };
+                 { "created_at", started_rfc3339 }, { "muse", model_capabilities_json() } };
+    }
+
+    // What the web app adapts to: what the model takes in and does, and the server's limits.
+    json model_capabilities_json() const {
+        const auto & info  = mdl.info();
+        json         tools = json::array();
+        for (const auto & t : cfg.agent.tools) tools.push_back(t);
+        return { { "vision", info.has_vision },
+                 { "audio", info.has_audio },
+                 { "reasoning", info.has_reasoning },
+                 { "max_pixels", cfg.limits.media.max_pixels },
+                 { "max_agents", reason::k_max_agents },
+                 { "tools", tools },
+                 { "context", n_ctx_seq } };
     }
 
     void routes_add() {
@@ -200,6 +242,8 @@ struct api_server::impl {
                                    route_access access, route_fn fn) { add(method, pattern, name, access, std::move(fn)); });
         workspace_routes_add(st, [this](const char * method, const std::string & pattern, const std::string & name,
                                         route_access access, route_fn fn) { add(method, pattern, name, access, std::move(fn)); });
+        session_routes_add(st, [this](const char * method, const std::string & pattern, const std::string & name,
+                                      route_access access, route_fn fn) { add(method, pattern, name, access, std::move(fn)); });
         add("GET", "/health", "health", ROUTE_ACCESS_PUBLIC, [this](const httplib::Request & q, httplib::Response & r, const caller &) {
             const auto l    = sched.load();
             json       body = { { "status", "ok" }, { "model", cfg.model_id },
@@ -214,6 +258,11 @@ struct api_server::impl {
                               connection_metrics_render(http.stats()),
                           "text/plain; version=0.0.4");
         });
+        // The web app: every other GET (registered last, so that every API route comes first).
+        if (cfg.web.enabled) {
+            add("GET", R"(/.*)", "web", ROUTE_ACCESS_PUBLIC,
+                [this](const httplib::Request & q, httplib::Response & r, const caller &) { web.serve(q, r); });
+        }
         // Unknown routes and requests httplib refuses itself (a body over the limit) still get
         // the wire format's JSON error.
         http.set_error_handler([this](const httplib::Request & req, httplib::Response & res) {
@@ -264,6 +313,8 @@ int api_server::bind() {
     }
     return m.cfg.port;
 }
+
+std::string api_server::web_source() const { return impl_->cfg.web.enabled ? impl_->web.source() : ""; }
 
 void api_server::listen() { impl_->http.listen_after_bind(); }
 void api_server::stop() {

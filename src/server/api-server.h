@@ -21,6 +21,9 @@ class api_server {
     int  bind();    // binds host:port (port 0: a free one); returns the port; throws on failure
     void listen();  // serves until stop()
     void stop();
+    // Where the web app's files come from ("embedded (N files)", "from DIR"); "" when there
+    // are none or --no-web turned the app off.
+    std::string web_source() const;
 
   private:
     struct impl;

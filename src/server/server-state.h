@@ -36,6 +36,15 @@ struct agent_config {
     int32_t                      subagent_max_tokens = 512;
 };
 
+// The web app (web-assets.h) and its browser sessions (session-routes.h).
+struct web_config {
+    bool        enabled = true;              // --no-web: false (GET / is the API's 404)
+    std::string dir;                         // --web-dir: the app's files from disk; "": the embedded ones
+    int64_t     session_secs  = 7 * 86400;   // --session-days: a sign-in's lifetime
+    bool        cookie_secure = false;       // --cookie-secure: the cookie only over HTTPS (a TLS proxy)
+    std::string no_auth_csrf;                // --no-auth: the per-process token GET /v1/session shows
+};
+
 struct server_config {
     std::string      host    = "127.0.0.1";
     int              port    = 8080;
@@ -46,6 +55,7 @@ struct server_config {
     agent_config     agent;
     int              max_connections     = 256;  // open at once; one more gets 503 (connection-guard.h)
     double           header_timeout_secs = 10;   // a request's head must arrive within this
+    web_config       web;
 };
 
 struct server_state {

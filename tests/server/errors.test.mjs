@@ -68,7 +68,8 @@ describe("errors, qwen3-tiny: --ctx-size 512 --max-tokens 256 --max-body-mb 1 --
     test("404: unknown routes", T, async () => {
         assert_openai_error(await http(server, "GET", "/v1/nope", { key: user }), 404, "not_found_error", "GET /v1/nope");
         assert_openai_error(await http(server, "POST", "/v1/nope", { key: user, body: {} }), 404, "not_found_error", "POST /v1/nope");
-        assert.equal((await http(server, "GET", "/nope", { key: user })).status, 404);
+        // A path with an extension: others are the web app's own routes (its index.html).
+        assert.equal((await http(server, "GET", "/nope.txt", { key: user })).status, 404);
     });
 
     test("400: body not JSON, messages missing or mistyped, unknown role, bad n", T, async () => {
