@@ -29,7 +29,9 @@ export interface ChatRequest {
 
 export function chatBody(req: ChatRequest): unknown {
   const muse: Record<string, unknown> = { conversation_id: req.conversationId, mode: req.options.mode };
-  if (req.parentId !== undefined) muse.parent_id = req.parentId;
+  // null: a new first message (an edit of the conversation's first question), which the
+  // server spells "" (a null parent_id would mean "after the current message").
+  if (req.parentId !== undefined) muse.parent_id = req.parentId ?? "";
   if (req.options.mode === "thinking") muse.think_budget = req.options.thinkBudget;
   if (req.options.mode === "contemplate") {
     muse.agents = req.options.agents;

@@ -28,14 +28,14 @@ export function VoteTable({ rows, agreement }: { rows: VoteRow[]; agreement: num
     <table class="vote" data-testid="vote-table">
       <caption>Vote{agreement !== null ? ` · agreement ${Math.round(agreement * 100)}%` : ""}</caption>
       <thead>
-        <tr><th>Answer</th><th>Agents</th><th>Confidence</th></tr>
+        <tr><th>Answer</th><th>Agents</th><th title="DeepConf: the negative mean log-probability of the likeliest tokens; higher is surer">Confidence</th></tr>
       </thead>
       <tbody>
         {rows.map((r) => (
           <tr key={r.answer}>
             <td class="vote-answer">{r.answer || "(none)"}</td>
             <td>{r.agents.map((a) => a + 1).join(", ")}</td>
-            <td>{r.confidence !== null ? `${Math.round(r.confidence * 100)}%` : "–"}</td>
+            <td>{r.confidence !== null ? r.confidence.toFixed(2) : "–"}</td>
           </tr>
         ))}
       </tbody>

@@ -57,3 +57,19 @@ describe("the Make picker", () => {
     expect(body.muse.tools).toBeUndefined();
   });
 });
+
+describe("where a turn goes in the conversation's tree", () => {
+  const options: ChatOptions = { mode: "instant", thinkBudget: 512, agents: 4, aggregate: "vote", tools: [] };
+  const body = (parentId: string | null | undefined) =>
+    chatBody({ conversationId: "conv_1", parentId, content: [{ type: "text", text: "q" }], options }) as Record<string, any>;
+
+  it("after the current message when no parent is named", () => {
+    expect("parent_id" in body(undefined).muse).toBe(false);
+  });
+  it("under a named message", () => {
+    expect(body("msg_3").muse.parent_id).toBe("msg_3");
+  });
+  it("as a new first message (an edit of the first question): the server's empty parent_id", () => {
+    expect(body(null).muse.parent_id).toBe("");
+  });
+});

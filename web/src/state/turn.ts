@@ -164,7 +164,9 @@ export function voteRows(agents: AgentReport[]): VoteRow[] {
 
 // Tokens per second of the answer, from the first token to the end.
 export function tokensPerSecond(turn: Turn): number | null {
-  if (turn.completionTokens === null || turn.firstTokenAt === null || turn.endedAt === null) return null;
-  const seconds = (turn.endedAt - turn.firstTokenAt) / 1000;
+  // A contemplation's answer arrives whole at the end: its agents' tokens took the whole turn.
+  const from = turn.lanes.length ? turn.startedAt : turn.firstTokenAt;
+  if (turn.completionTokens === null || from === null || turn.endedAt === null) return null;
+  const seconds = (turn.endedAt - from) / 1000;
   return seconds > 0 ? turn.completionTokens / seconds : null;
 }

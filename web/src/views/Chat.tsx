@@ -27,6 +27,9 @@ export function ChatView({ api, caps, conversationId, onCreated, onChanged, stop
   const [error, setError] = useState<string | null>(null);
   const [options, setOptions] = useState<ChatOptions>({ mode: caps.reasoning ? "thinking" : "instant", thinkBudget: 512, agents: 4, aggregate: "vote", tools: [] });
   const abort = useRef<AbortController | null>(null);
+  // Turns this view has finished (sent, stopped or failed, and the stored conversation reloaded):
+  // data-runs on the view, which lets a test wait for "this turn is over" without guessing.
+  const [runs, setRuns] = useState(0);
   const createdHere = useRef<string | null>(null);
   const bottom = useRef<HTMLDivElement>(null);
 
@@ -107,6 +110,7 @@ export function ChatView({ api, caps, conversationId, onCreated, onChanged, stop
       }
     }
     const fresh = await load(id);
+    setRuns((n) => n + 1);
     onChanged();
     if (!fresh) return;
     // The reply the server stored is the new assistant message on the current path.
@@ -137,7 +141,7 @@ export function ChatView({ api, caps, conversationId, onCreated, onChanged, stop
 
   const lastStored = path[path.length - 1]?.message.id;
   return (
-    <div class="chat">
+    <div class="chat" data-testid="chat" data-runs={runs} data-busy={busy ? "true" : "false"}>
       <div class="messages" aria-live="polite">
         {!conv?.messages.length && !turn && <p class="empty">Ask anything. Enter sends, Shift+Enter adds a line.</p>}
         {path.map((p, i) => {
