@@ -3,8 +3,9 @@
 #   1. installs the Debian packages muse builds with (when missing),
 #   2. fetches the pinned llama.cpp source from npm, verifies it, and applies
 #      scripts/llama-cpp-patches (fixes of bugs in that tree, each with its reason and test),
-#   3. configures and builds muse (and llama.cpp's static libraries) with CMake + Ninja + ccache,
-#   4. installs the server tests' npm clients (package-lock.json) into node_modules.
+#   3. builds the web app (web/: npm ci, vite build into web/dist, which the muse binary embeds),
+#   4. configures and builds muse (and llama.cpp's static libraries) with CMake + Ninja + ccache,
+#   5. installs the server tests' npm clients (package-lock.json) into node_modules.
 # Environment:
 #   MUSE_LLAMA_CPP_DIR   use this llama.cpp checkout instead of the pinned one
 #   MUSE_BUILD_DIR       build folder (default: build)
@@ -24,7 +25,7 @@ packages=(build-essential cmake ninja-build ccache git pkg-config nodejs npm
           bubblewrap python3 python3-numpy python3-pandas python3-matplotlib python3-scipy
           python3-sklearn python3-pil python3-opencv
           libgumbo-dev libpoppler-cpp-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng
-          libhnswlib-dev fonts-dejavu-core clang libclang-rt-dev libomp-dev)
+          libhnswlib-dev fonts-dejavu-core clang libclang-rt-dev libomp-dev zlib1g-dev chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -103,7 +104,25 @@ for patch in "$root"/scripts/llama-cpp-patches/*.patch; do
     fi
 done
 
-# --- 3. build -----------------------------------------------------------------------
+# --- 3. the web app -----------------------------------------------------------------
+# web/dist is what `muse serve` embeds (docs/web.md): built before the C++ so the binary holds
+# the current app. npm ci when the lock file is newer than the install; vite build when any
+# source is newer than the last build's stamp.
+if [ -f web/package-lock.json ]; then
+    if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+        log "installing the web app's npm packages (npm ci in web/)"
+        (cd web && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
+    stamp=web/dist/.built
+    if [ ! -f "$stamp" ] || [ -n "$(find web -path web/node_modules -prune -o -path web/dist -prune -o \
+                                       -type f -newer "$stamp" -print -quit)" ]; then
+        log "building the web app (vite build into web/dist)"
+        (cd web && npm run --silent build >/dev/null)
+        touch "$stamp"
+    fi
+fi
+
+# --- 4. build -----------------------------------------------------------------------
 configure_and_build() {  # dir, "targets", extra cmake args...
     local dir=$1 targets=$2; shift 2
     if [ ! -f "$dir/build.ninja" ]; then
@@ -131,7 +150,7 @@ if [ "${MUSE_SANITIZE:-0}" = 1 ]; then
         -DMUSE_FUZZ=ON -DMUSE_BUILD_BENCH=OFF
 fi
 
-# --- 4. npm clients for the server tests (tests/server) --------------------------------------
+# --- 5. npm clients for the server tests (tests/server) --------------------------------------
 # npm ci writes node_modules/.package-lock.json: older than package-lock.json means stale.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     log "installing the server tests' npm packages (npm ci)"
