@@ -41,6 +41,7 @@ fi
 MUSE_API_KEY=$(cat "$data/demo-key")
 url="http://127.0.0.1:$port"
 echo "$(grep "listening on" "$log")"
+grep -q "web app at" "$log" && echo "$(grep "web app at" "$log") — open it in a browser and sign in with the key above (docs/web.md)"
 echo
 echo "\$ curl $url/v1/chat/completions -H \"Authorization: Bearer \$MUSE_API_KEY\" -d '{...}'"
 curl -sS "$url/v1/chat/completions" -H "Authorization: Bearer $MUSE_API_KEY" -H 'content-type: application/json' \
@@ -64,6 +65,6 @@ Next, with a real model (download any chat GGUF, e.g. a Qwen3 or Llama 3 instruc
 EOT
 if [ -t 0 ]; then
     echo
-    echo "muse serve keeps running at $url (key: $MUSE_API_KEY). Ctrl-C stops it."
+    echo "muse serve keeps running at $url (the web app: $url/, key: $MUSE_API_KEY). Ctrl-C stops it."
     wait $server
 fi

@@ -106,6 +106,9 @@ test("GET / serves the embedded app, gzip'd, with an ETag and a CSP", async () =
 test("sign in: the key becomes an httpOnly SameSite=Strict session cookie", async () => {
     await page.goto(base);
     await page.getByTestId("signin-key").waitFor();
+    // A measurement for the note, not a timed assertion (speed targets live in bench/).
+    const fcp = await page.evaluate(() => performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? null);
+    console.log(`# first contentful paint of the sign-in view: ${fcp === null ? "not reported" : fcp.toFixed(0) + " ms"}`);
     await shot("signin");
     await page.getByTestId("signin-key").fill("muse_k_wrong_key");
     await page.getByTestId("signin-submit").click();
