@@ -2,7 +2,7 @@ import type { Api } from "./client";
 import { readSse } from "./sse";
 import type { ChatChunk, ContentPart } from "./types";
 
-export type Mode = "instant" | "thinking" | "contemplate";
+export type Mode = "instant" | "thinking" | "contemplate" | "orchestrate";
 export type Aggregate = "vote" | "confidence" | "synthesize";
 
 export interface ChatOptions {
@@ -10,6 +10,7 @@ export interface ChatOptions {
   thinkBudget: number;
   agents: number;
   aggregate: Aggregate;
+  maxSubtasks?: number; // orchestrate: the most sub-tasks the planner may make (muse.max_subtasks, 1–8)
   tools: string[];
   force?: ForcedTool | null; // a function this turn must call (the composer's "Make" picker)
 }
@@ -37,8 +38,13 @@ export function chatBody(req: ChatRequest): unknown {
     muse.agents = req.options.agents;
     muse.aggregate = req.options.aggregate;
   }
-  const force = req.options.force;
-  const tools = force && !req.options.tools.includes(force.tool) ? [...req.options.tools, force.tool] : req.options.tools;
+  // Orchestrate's sub-agents take no server tools (the server answers 400 and points at
+  // spawn_agent): an orchestrated turn sends none, and forces none.
+  const orchestrate = req.options.mode === "orchestrate";
+  if (orchestrate) muse.max_subtasks = Math.max(1, Math.min(8, Math.round(req.options.maxSubtasks ?? 4)));
+  const force = orchestrate ? null : req.options.force;
+  const asked = orchestrate ? [] : req.options.tools;
+  const tools = force && !asked.includes(force.tool) ? [...asked, force.tool] : asked;
   if (tools.length) muse.tools = tools;
   return {
     model: "muse",

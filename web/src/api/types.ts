@@ -50,8 +50,25 @@ export interface StoredToolCall {
   output?: string;
   images?: { name: string; mime_type: string; data?: string }[];
   files?: unknown[];
-  detail?: { artifact?: ArtifactRef };
+  detail?: ToolDetail;
   duration_ms?: number;
+}
+
+// A call's `detail`: each tool's own facts (src/agent/tools/*: the artifact, grounding items, web
+// results, file_search hits, python's exit code...). Read by state/ code that checks every field.
+export type ToolDetail = { artifact?: ArtifactRef } & Record<string, unknown>;
+
+// A file a python call created or changed in /mnt/data (muse.tool_calls[].files).
+export interface ToolFile {
+  path: string;
+  bytes?: number;
+}
+
+// GET /v1/workspaces/{id}/files: the files at a conversation's /mnt/data.
+export interface WorkspaceFile {
+  path: string;
+  bytes: number;
+  modified_at?: number;
 }
 
 export interface ConversationSummary {
@@ -106,11 +123,12 @@ export interface MuseChunk {
   output?: string;
   images?: ToolImage[];
   files?: unknown[];
-  detail?: { artifact?: ArtifactRef };
+  detail?: ToolDetail;
   duration_ms?: number;
   mode?: string;
   agents?: AgentReport[];
   agreement?: number;
+  plan?: string[]; // orchestrate: the sub-tasks' titles, in the final chunk (src/server/chat-run.cpp)
   conversation?: { id: string; message_ids: string[] };
 }
 

@@ -1,6 +1,8 @@
-import type { AgentLane, VoteRow } from "../state/turn";
+import { laneLabel, orchestratePhase, planSteps } from "../state/plan";
+import type { AgentLane, Turn, VoteRow } from "../state/turn";
 
-export function AgentLanes({ lanes, total }: { lanes: AgentLane[]; total: number }) {
+// One lane per agent (contemplate) or pass (orchestrate: planner, sub-agents, merger).
+export function AgentLanes({ lanes, total, mode = null }: { lanes: AgentLane[]; total: number; mode?: string | null }) {
   const max = Math.max(1, ...lanes.map((l) => l.tokens));
   const shown: AgentLane[] = [];
   for (let i = 0; i < Math.max(total, lanes.length); i++) {
@@ -12,7 +14,7 @@ export function AgentLanes({ lanes, total }: { lanes: AgentLane[]; total: number
         const state = l.stoppedEarly ? "stopped early" : l.finished ? "finished" : l.reasoning ? "reasoning" : "answering";
         return (
           <div class={`lane ${l.reasoning && !l.finished ? "dim" : ""}`} data-testid="agent-lane" data-state={state} key={l.index}>
-            <span class="lane-name">Agent {l.index + 1}</span>
+            <span class="lane-name" title={l.role ?? undefined}>{laneLabel(l, mode)}</span>
             <span class="lane-bar"><span style={{ width: `${(100 * l.tokens) / max}%` }} /></span>
             <span class="lane-tokens">{l.tokens} tok</span>
             <span class="lane-state">{state}</span>
@@ -40,5 +42,30 @@ export function VoteTable({ rows, agreement }: { rows: VoteRow[]; agreement: num
         ))}
       </tbody>
     </table>
+  );
+}
+
+// Orchestrate's plan: "planning" until the planner is done, then its sub-tasks once the final
+// chunk names them, each with its sub-agent's state.
+export function Plan({ turn }: { turn: Turn }) {
+  const phase = orchestratePhase(turn);
+  const steps = planSteps(turn);
+  return (
+    <div class="plan" data-testid="plan" data-phase={phase}>
+      <div class="plan-head">
+        Plan{steps.length ? ` · ${steps.length} sub-task${steps.length === 1 ? "" : "s"}` : ""}
+        {phase === "planning" && <span class="muted"> · planning…</span>}
+        {phase === "working" && <span class="muted"> · sub-agents working…</span>}
+      </div>
+      {steps.length > 0 && (
+        <ol>
+          {steps.map((s) => (
+            <li key={s.agent} data-testid="plan-step" data-state={s.state}>
+              <span class="plan-title">{s.title}</span> <span class="muted">· {s.state}</span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </div>
   );
 }

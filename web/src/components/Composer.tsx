@@ -51,6 +51,7 @@ export function Composer({ caps, options, setOptions, busy, onSend, onStop }: Pr
   }
 
   const makers = makersFor(caps.tools);
+  const orchestrate = options.mode === "orchestrate"; // its sub-agents take no server tools
   const toggleTool = (name: string) =>
     setOptions({ ...options, tools: options.tools.includes(name) ? options.tools.filter((t) => t !== name) : [...options.tools, name] });
 
@@ -67,6 +68,7 @@ export function Composer({ caps, options, setOptions, busy, onSend, onStop }: Pr
             <option value="instant">Instant</option>
             <option value="thinking">Thinking</option>
             <option value="contemplate">Contemplating</option>
+            <option value="orchestrate">Orchestrate</option>
           </select>
         </label>
         {options.mode === "thinking" && (
@@ -93,12 +95,20 @@ export function Composer({ caps, options, setOptions, busy, onSend, onStop }: Pr
             </label>
           </>
         )}
-        {caps.tools.map((t) => (
+        {options.mode === "orchestrate" && (
+          <label title="A planner splits the request into at most this many sub-tasks; a sub-agent works on each, a merger answers">
+            Sub-tasks{" "}
+            <input type="number" data-testid="subtasks-input" min={1} max={8} value={options.maxSubtasks ?? 4}
+              onInput={(e) => setOptions({ ...options, maxSubtasks: Math.max(1, Math.min(8, Number(e.currentTarget.value) || 1)) })} />
+          </label>
+        )}
+        {orchestrate && caps.tools.length > 0 && <span class="hint">Sub-agents use no tools</span>}
+        {!orchestrate && caps.tools.map((t) => (
           <label key={t} class="tool-toggle">
             <input type="checkbox" checked={options.tools.includes(t)} onChange={() => toggleTool(t)} /> {t}
           </label>
         ))}
-        {makers.length > 0 && (
+        {!orchestrate && makers.length > 0 && (
           <label title="Make the next answer call this tool">
             Make{" "}
             <select data-testid="force-tool" value={options.force?.fn ?? ""}

@@ -2,7 +2,7 @@ import { useState } from "preact/hooks";
 import type { Api } from "../api/client";
 import type { ContentPart } from "../api/types";
 import { tokensPerSecond, voteRows, type ToolCall, type Turn } from "../state/turn";
-import { AgentLanes, VoteTable } from "./AgentLanes";
+import { AgentLanes, Plan, VoteTable } from "./AgentLanes";
 import { Markdown } from "./Markdown";
 import { ToolCard } from "./ToolCard";
 
@@ -64,6 +64,8 @@ export function AssistantMessage(props: {
   turn?: Turn | undefined;
   storedCalls?: ToolCall[]; // the calls the server stored with the answer (shown without a turn)
   agentsWanted?: number;
+  promptImages?: (string | null)[]; // the images the run was given, by number (state/run-images)
+  workspace?: string | null; // the conversation whose /mnt/data the calls wrote to
   nav?: BranchNav;
   onRegenerate?: () => void;
   busy: boolean;
@@ -71,7 +73,9 @@ export function AssistantMessage(props: {
   const t = props.turn;
   const streaming = t?.status === "streaming";
   const tps = t ? tokensPerSecond(t) : null;
-  const rows = t?.agents.length ? voteRows(t.agents) : [];
+  const orchestrated = t?.mode === "orchestrate";
+  const rows = t?.agents.length && !orchestrated ? voteRows(t.agents) : [];
+  const calls = t?.tools.length ? t.tools : (props.storedCalls ?? []);
   return (
     <div class="message assistant" data-testid="message" data-role="assistant" data-status={t?.status ?? "stored"}>
       {props.reasoning && (
@@ -83,10 +87,13 @@ export function AssistantMessage(props: {
           <div class="reasoning-text">{props.reasoning}</div>
         </details>
       )}
+      {t && orchestrated && <Plan turn={t} />}
       {t && (t.lanes.length > 0 || (streaming && (props.agentsWanted ?? 0) > 0)) && (
-        <AgentLanes lanes={t.lanes} total={props.agentsWanted ?? t.lanes.length} />
+        <AgentLanes lanes={t.lanes} total={props.agentsWanted ?? t.lanes.length} mode={t.mode} />
       )}
-      {(t?.tools.length ? t.tools : (props.storedCalls ?? [])).map((c) => <ToolCard key={c.id} call={c} api={props.api} />)}
+      {calls.map((c) => (
+        <ToolCard key={c.id} call={c} api={props.api} calls={calls} promptImages={props.promptImages ?? []} workspace={props.workspace ?? null} />
+      ))}
       <Markdown text={props.content} />
       {streaming && !props.content && !props.reasoning && <span class="typing" aria-label="Waiting for the answer">…</span>}
       {rows.length > 0 && <VoteTable rows={rows} agreement={t?.agreement ?? null} />}

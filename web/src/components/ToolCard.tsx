@@ -1,9 +1,24 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Api } from "../api/client";
 import type { ArtifactRef } from "../api/types";
+import { citationsOf } from "../state/citations";
+import { groundingOf } from "../state/grounding";
+import { runImage } from "../state/run-images";
+import { fenced, pythonCode, workspaceFileHref } from "../state/tool-views";
 import type { ToolCall } from "../state/turn";
+import { Citations } from "./Citations";
+import { GroundingView } from "./Grounding";
+import { Markdown } from "./Markdown";
 
-export function ToolCard({ call, api }: { call: ToolCall; api: Api }) {
+interface CardProps {
+  call: ToolCall;
+  api: Api;
+  calls?: ToolCall[]; // the run's calls in order: the images they returned are numbered after the prompt's
+  promptImages?: (string | null)[]; // the run's prompt images, by number - 1
+  workspace?: string | null; // the conversation whose /mnt/data python wrote to
+}
+
+export function ToolCard({ call, api, calls = [], promptImages = [], workspace = null }: CardProps) {
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
     if (call.finished) return;
@@ -11,14 +26,42 @@ export function ToolCard({ call, api }: { call: ToolCall; api: Api }) {
     return () => clearInterval(timer);
   }, [call.finished]);
   const ms = call.finished ? (call.durationMs ?? 0) : now - call.startedAt;
+  const code = pythonCode(call);
+  const grounding = groundingOf(call.detail);
+  // Drawn over the image the tool looked at (by its number in the run), else over the
+  // annotated copy it returned (the same size).
+  const own = call.images.find((img) => img.data);
+  const groundingSrc = grounding
+    ? ((grounding.image !== null ? runImage(grounding.image, promptImages, calls) : null) ?? (own ? `data:${own.mime_type};base64,${own.data}` : null))
+    : null;
+  const citations = citationsOf(call.detail);
+  const exit = call.detail && typeof call.detail.exit_code === "number" ? call.detail.exit_code : null;
+  const showsMore = !!call.artifact || !!grounding || citations.length > 0 || call.images.some((img) => img.data);
   return (
-    <details class="tool" data-testid="tool-card" open={!call.finished || !!call.artifact}>
+    <details class="tool" data-testid="tool-card" data-tool={call.name} open={!call.finished || showsMore}>
       <summary>
         <b>{call.name}</b> · {call.finished ? (call.outcome ?? "done") : "running"} · {(ms / 1000).toFixed(1)} s
+        {exit !== null && exit !== 0 && <span class="error"> · exit code {exit}</span>}
       </summary>
-      {call.arguments && <pre class="tool-args">{call.arguments}</pre>}
+      {code !== null ? (
+        <div class="tool-code" data-testid="python-code"><Markdown text={fenced(code, "python")} /></div>
+      ) : (
+        call.arguments && <pre class="tool-args">{call.arguments}</pre>
+      )}
       {call.output && <pre class="tool-output">{call.output}</pre>}
-      {call.images.map((img) =>
+      {grounding && <GroundingView grounding={grounding} src={groundingSrc} />}
+      <Citations items={citations} />
+      {call.files && call.files.length > 0 && (
+        <ul class="tool-files" aria-label="Files written">
+          {call.files.map((f) =>
+            <li key={f.path}>
+              {workspace ? <a href={workspaceFileHref(workspace, f.path)} download={f.path.split("/").pop()}>/mnt/data/{f.path}</a> : <span>/mnt/data/{f.path}</span>}
+              {typeof f.bytes === "number" && <span class="muted"> · {f.bytes} bytes</span>}
+            </li>,
+          )}
+        </ul>
+      )}
+      {!(grounding && groundingSrc) && call.images.map((img) =>
         img.data ? (
           <img class="tool-image" key={img.name} alt={img.name} src={`data:${img.mime_type};base64,${img.data}`} />
         ) : (

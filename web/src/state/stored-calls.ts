@@ -1,5 +1,5 @@
 import type { StoredMessage } from "../api/types";
-import type { ToolCall } from "./turn";
+import { toolFiles, type ToolCall } from "./turn";
 
 // The tool cards of a stored answer: its muse.tool_calls (what the server kept of the calls the
 // agent ran) as the finished calls a streamed turn ends with, so a reload shows the same cards.
@@ -19,6 +19,9 @@ export function storedToolCalls(message: StoredMessage): ToolCall[] {
     if (c.outcome !== undefined) call.outcome = c.outcome;
     if (c.output !== undefined) call.output = c.output;
     if (c.detail?.artifact) call.artifact = c.detail.artifact;
+    if (c.detail) call.detail = c.detail;
+    const files = toolFiles(c.files);
+    if (files.length) call.files = files;
     return call;
   });
 }

@@ -21,6 +21,7 @@ describe("stored tool calls", () => {
       id: "call_1", name: "create_artifact", arguments: "{\"title\":\"game\"}", startedAt: 0, finished: true,
       outcome: "ok", output: "created art_1 v1", images: [{ name: "plot.png", mime_type: "image/png" }],
       artifact: { id: "art_1", version: 1, title: "game", type: "html" }, durationMs: 42,
+      detail: { artifact: { id: "art_1", version: 1, title: "game", type: "html" } },
     });
     expect(calls[1]).toMatchObject({ name: "python", arguments: "", outcome: "error", finished: true, durationMs: 0 });
     expect(calls[1]!.artifact).toBeUndefined();

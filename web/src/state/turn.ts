@@ -1,4 +1,4 @@
-import type { AgentReport, ArtifactRef, ChatChunk, ToolImage } from "../api/types";
+import type { AgentReport, ArtifactRef, ChatChunk, ToolDetail, ToolFile, ToolImage } from "../api/types";
 
 // One assistant turn as it streams: what the chunks said so far. Pure: applyChunk answers a new
 // turn, so a component re-renders on each chunk and the tests can replay a recorded stream.
@@ -9,6 +9,7 @@ export interface AgentLane {
   reasoning: boolean;
   finished: boolean;
   stoppedEarly: boolean;
+  role?: string; // from the final report: "agent", "planner", "sub-agent: <title>", "merger", "synthesis"
 }
 
 export interface ToolCall {
@@ -21,6 +22,8 @@ export interface ToolCall {
   output?: string;
   images: ToolImage[];
   artifact?: ArtifactRef;
+  detail?: ToolDetail;
+  files?: ToolFile[];
   durationMs?: number;
 }
 
@@ -38,6 +41,8 @@ export interface Turn {
   lanes: AgentLane[];
   agents: AgentReport[];
   agreement: number | null;
+  mode: string | null; // the muse.mode asked for (and the one the final chunk names)
+  plan: string[]; // orchestrate: the sub-tasks' titles (the final chunk's muse.plan)
   tools: ToolCall[];
   messageIds: string[];
   conversationId: string | null;
@@ -45,11 +50,11 @@ export interface Turn {
   error: string | null;
 }
 
-export function newTurn(now: number): Turn {
+export function newTurn(now: number, mode: string | null = null): Turn {
   return {
     content: "", reasoning: "", startedAt: now, reasoningStartedAt: null, reasoningEndedAt: null,
     firstTokenAt: null, endedAt: null, completionTokens: null, reasoningTokens: null,
-    finishReason: null, lanes: [], agents: [], agreement: null, tools: [], messageIds: [],
+    finishReason: null, lanes: [], agents: [], agreement: null, mode, plan: [], tools: [], messageIds: [],
     conversationId: null, status: "streaming", error: null,
   };
 }
@@ -106,6 +111,9 @@ export function applyChunk(turn: Turn, chunk: ChatChunk, now: number): Turn {
       if (muse.outcome !== undefined) call.outcome = muse.outcome;
       if (muse.output !== undefined) call.output = muse.output;
       if (muse.detail?.artifact) call.artifact = muse.detail.artifact;
+      if (muse.detail) call.detail = muse.detail;
+      const files = toolFiles(muse.files);
+      if (files.length) call.files = files;
       call.durationMs = muse.duration_ms ?? now - call.startedAt;
       next.tools = next.tools.some((t) => t.id === muse.id)
         ? next.tools.map((t) => (t.id === muse.id ? call : t))
@@ -117,6 +125,8 @@ export function applyChunk(turn: Turn, chunk: ChatChunk, now: number): Turn {
       next.lanes = mergeLanes(next.lanes, muse.agents);
     }
     if (typeof muse.agreement === "number") next.agreement = muse.agreement;
+    if (typeof muse.mode === "string") next.mode = muse.mode;
+    if (Array.isArray(muse.plan)) next.plan = muse.plan.filter((p): p is string => typeof p === "string");
     if (muse.conversation) {
       next.conversationId = muse.conversation.id;
       next.messageIds = muse.conversation.message_ids;
@@ -134,9 +144,23 @@ function mergeLanes(lanes: AgentLane[], agents: AgentReport[]): AgentLane[] {
       reasoning: false,
       finished: true,
       stoppedEarly: a.stopped_early ?? false,
+      ...(typeof a.role === "string" ? { role: a.role } : {}),
     };
   });
   return merged.sort((a, b) => a.index - b.index);
+}
+
+// The files a call reports (python's created or changed files in /mnt/data): the well-formed ones.
+export function toolFiles(files: unknown): ToolFile[] {
+  if (!Array.isArray(files)) return [];
+  const out: ToolFile[] = [];
+  for (const f of files) {
+    if (f && typeof f === "object" && typeof (f as ToolFile).path === "string") {
+      const bytes = (f as ToolFile).bytes;
+      out.push(typeof bytes === "number" ? { path: (f as ToolFile).path, bytes } : { path: (f as ToolFile).path });
+    }
+  }
+  return out;
 }
 
 // The vote table: agents grouped by their answer, most agents first.

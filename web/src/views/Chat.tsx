@@ -4,8 +4,11 @@ import { ApiError, type Api } from "../api/client";
 import type { Capabilities, ContentPart, Conversation } from "../api/types";
 import { AssistantMessage, UserMessage } from "../components/Message";
 import { Composer } from "../components/Composer";
+import { FilesPanel } from "../components/FilesPanel";
+import { promptImages, promptImagesBefore } from "../state/run-images";
 import { storedToolCalls } from "../state/stored-calls";
 import { conversationPath, newestLeaf, textOf } from "../state/tree";
+import { ranPython } from "../state/tool-views";
 import { applyChunk, newTurn, type Turn } from "../state/turn";
 
 interface Props {
@@ -25,6 +28,9 @@ export function ChatView({ api, caps, conversationId, onCreated, onChanged, stop
   const [pendingUser, setPendingUser] = useState<ContentPart[] | null>(null);
   const [extras, setExtras] = useState<Map<string, Turn>>(new Map());
   const [error, setError] = useState<string | null>(null);
+  // The streaming turn's prompt images (its branch's, then its own), as the server numbers them.
+  const [turnImages, setTurnImages] = useState<(string | null)[]>([]);
+  const [filesVersion, setFilesVersion] = useState(0); // bumped after a turn that ran python
   const [options, setOptions] = useState<ChatOptions>({ mode: caps.reasoning ? "thinking" : "instant", thinkBudget: 512, agents: 4, aggregate: "vote", tools: [] });
   const abort = useRef<AbortController | null>(null);
   // Turns this view has finished (sent, stopped or failed, and the stored conversation reloaded):
@@ -80,9 +86,12 @@ export function ChatView({ api, caps, conversationId, onCreated, onChanged, stop
     }
     const controller = new AbortController();
     abort.current = controller;
-    let t = newTurn(Date.now());
+    let t = newTurn(Date.now(), options.mode);
     setTurn(t);
     setPendingUser(content);
+    const branch = path.map((p) => p.message);
+    const upTo = parentId === undefined ? branch.length : parentId === null ? 0 : branch.findIndex((m) => m.id === parentId) + 1;
+    setTurnImages([...promptImagesBefore(branch, upTo), ...promptImages([content])]);
     const before = new Set((conv?.messages ?? []).map((m) => m.id));
     try {
       for await (const chunk of streamChat(api, { conversationId: id, parentId, content, options }, controller.signal)) {
@@ -110,6 +119,7 @@ export function ChatView({ api, caps, conversationId, onCreated, onChanged, stop
       }
     }
     const fresh = await load(id);
+    if (ranPython(t)) setFilesVersion((n) => n + 1);
     setRuns((n) => n + 1);
     onChanged();
     if (!fresh) return;
@@ -156,17 +166,19 @@ export function ChatView({ api, caps, conversationId, onCreated, onChanged, stop
           return (
             <AssistantMessage key={p.message.id} api={api} content={textOf(p.message)} reasoning={p.message.reasoning_content ?? ""}
               turn={extras.get(p.message.id)} storedCalls={storedToolCalls(p.message)} nav={nav} busy={busy}
+              promptImages={promptImagesBefore(path.map((q) => q.message), i)} workspace={conv?.id ?? null}
               onRegenerate={parentId ? () => void run(null, p.message.parent_id ?? parentId) : undefined} />
           );
         })}
         {turn && pendingUser && <UserMessage content={pendingUser} busy={busy} />}
         {turn && (
           <AssistantMessage api={api} content={turn.content} reasoning={turn.reasoning} turn={turn} busy={busy}
-            agentsWanted={options.mode === "contemplate" ? options.agents : 0} />
+            agentsWanted={turn.mode === "contemplate" ? options.agents : 0} promptImages={turnImages} workspace={conv?.id ?? null} />
         )}
         {error && <p class="error" role="alert">{error}</p>}
         <div ref={bottom} />
       </div>
+      {conv?.id && <FilesPanel api={api} workspace={conv.id} version={filesVersion} />}
       <Composer caps={caps} options={options} setOptions={setOptions} busy={busy}
         onSend={(content) => void run(content, lastStored)} onStop={() => abort.current?.abort()} />
     </div>
