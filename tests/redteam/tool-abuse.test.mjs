@@ -5,14 +5,16 @@
 // Debian's chromium installed the artifact is also loaded in a real browser and the server must
 // see none of its requests; without it that part is skipped and says so.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import http_mod from "node:http";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
 import { data_dir_make, http, key_create, models, openai_client, package_load, server_start } from "../server/harness.mjs";
 
 const T = { timeout: 300_000 };
+const exec_file = promisify(execFile);
 
 // An artifact that tries every way out it can think of, aimed at `target` (a loopback URL).
 function exfil_html(target) {
@@ -188,8 +190,10 @@ describe("artifacts that try to exfiltrate", () => {
         await new Promise((r) => proxy.listen(0, "127.0.0.1", r));
         try {
             sink_hits = [];
-            execFileSync(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=3000", "--dump-dom",
-                                    `http://127.0.0.1:${proxy.address().port}/`], { timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] });
+            // Asynchronously: the proxy and the sink answer from this process's event loop, which
+            // a synchronous spawn would block until chromium gave up.
+            await exec_file(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=3000", "--dump-dom",
+                                       `http://127.0.0.1:${proxy.address().port}/`], { timeout: 60_000 });
             assert.deepEqual(sink_hits, [], `the artifact reached the listener: ${sink_hits.join(", ")}`);
         } finally {
             proxy.close();
