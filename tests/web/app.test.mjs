@@ -201,6 +201,8 @@ test("an image goes to the vision model; audio, which it lacks, is refused befor
     const png = path.join(dir, "pattern.png");
     fs.writeFileSync(png, png_make(64, 48));
     await page.getByTestId("attach-input").setInputFiles(png);
+    // The app reads and downscales the file before it is part of the message: wait for it.
+    await page.locator(".attachments img").waitFor();
     await turn(() => send("What is in this picture?"));
     assert.ok((await assistants().last().innerText()).trim().length > 0);
     await page.locator('[data-testid="message"][data-role="user"] img').first().waitFor();
