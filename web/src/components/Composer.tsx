@@ -135,7 +135,11 @@ export function Composer({ caps, options, setOptions, busy, onSend, onStop }: Pr
       {refusal && <p class="error" role="alert" data-testid="attach-refusal">{refusal}</p>}
       <div class="composer-row">
         <label class="attach" aria-label="Attach image or audio" title="Attach image or audio">
-          📎
+          {/* An SVG paperclip: an emoji needs a font many machines lack (it drew as a box). */}
+          <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" fill="none" stroke="currentColor"
+            stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+            <path d="M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.5 3.5 0 0 1 5 5l-8.6 8.6a2 2 0 0 1-2.8-2.8l7.9-7.9" />
+          </svg>
           <input type="file" data-testid="attach-input" accept="image/*,audio/wav,audio/mpeg,audio/flac,.wav,.mp3,.flac" multiple
             onChange={(e) => { void attach(e.currentTarget.files); e.currentTarget.value = ""; }} />
         </label>
