@@ -1,6 +1,7 @@
 #include "server/web-assets.h"
 
 #include "server/http-error.h"
+#include "server/web-etag.h"
 #include "server/web-mime.h"
 
 #include <httplib.h>
@@ -106,14 +107,6 @@ std::string gunzip(const char * data, size_t size, size_t inflated_size) {
     return out;
 }
 
-std::string etag_of(const std::string & bytes) {
-    unsigned char h[16];
-    crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char *>(bytes.data()), bytes.size(), nullptr, 0);
-    char hex[2 * sizeof h + 1];
-    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-    return std::string("\"") + hex + "\"";
-}
-
 std::optional<web_file> embedded_find(std::span<const web_asset> files, const std::string & path) {
     for (const auto & a : files) {
         if (path == a.path) return web_file{ a.path, a.mime, a.etag, a.gzip, a.gzip_size, {} };
@@ -137,7 +130,7 @@ std::optional<web_file> disk_find(const std::filesystem::path & root, const std:
     f.path  = path;
     f.mime  = web_mime_of(path);
     f.bytes = std::string(std::istreambuf_iterator<char>(in), {});
-    f.etag  = etag_of(f.bytes);
+    f.etag  = web_etag_of(f.bytes);
     return f;
 }
 

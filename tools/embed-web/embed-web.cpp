@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "server/web-etag.h"
 #include "server/web-mime.h"
 
 namespace fs = std::filesystem;
@@ -58,12 +59,10 @@ class gzip_stream {
     z_stream z_ {};
 };
 
-std::string etag_of(const std::string & bytes) {
-    unsigned char h[16];
-    crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char *>(bytes.data()), bytes.size(), nullptr, 0);
-    char hex[2 * sizeof h + 1];
-    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-    return std::string("\\\"") + hex + "\\\"";
+// The tag as it goes inside the generated C++ string literal: its quotes escaped.
+std::string etag_literal_of(const std::string & bytes) {
+    const std::string tag = muse::server::web_etag_of(bytes);
+    return "\\\"" + tag.substr(1, tag.size() - 2) + "\\\"";
 }
 
 // A C++ string literal of the bytes, octal escapes only (no escape runs into the next byte).
@@ -105,7 +104,7 @@ std::string source_make(const fs::path & dir) {
         out << "const char k_file_" << i << "[] =\n";
         literal_write(out, packed);
         out << ";\n\n";
-        table << "    { \"" << url << "\", \"" << muse::server::web_mime_of(url) << "\", \"" << etag_of(bytes)
+        table << "    { \"" << url << "\", \"" << muse::server::web_mime_of(url) << "\", \"" << etag_literal_of(bytes)
               << "\", k_file_" << i << ", " << packed.size() << ", " << bytes.size() << " },\n";
     }
     if (files.empty()) {
