@@ -107,13 +107,14 @@ done
 # --- 3. the web app -----------------------------------------------------------------
 # web/dist is what `muse serve` embeds (docs/web.md): built before the C++ so the binary holds
 # the current app. npm ci when the lock file is newer than the install; vite build when any
-# source is newer than the last build's stamp.
+# source is newer than the last build's stamp (kept in node_modules: a file in dist would be
+# embedded and served with the app).
 if [ -f web/package-lock.json ]; then
     if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
         log "installing the web app's npm packages (npm ci in web/)"
         (cd web && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
     fi
-    stamp=web/dist/.built
+    stamp=web/node_modules/.muse-web-built
     if [ ! -f "$stamp" ] || [ -n "$(find web -path web/node_modules -prune -o -path web/dist -prune -o \
                                        -type f -newer "$stamp" -print -quit)" ]; then
         log "building the web app (vite build into web/dist)"
