@@ -100,21 +100,14 @@ export function applyChunk(turn: Turn, chunk: ChatChunk, now: number): Turn {
       ];
     } else if (muse.event === "tool_call.finished" && muse.id) {
       const known = next.tools.find((t) => t.id === muse.id);
-      const call: ToolCall = {
+      const startedAt = known?.startedAt ?? now;
+      const call = finishedToolCall({
         id: muse.id,
         name: muse.name ?? known?.name ?? "tool",
         arguments: muse.arguments ?? known?.arguments ?? "",
-        startedAt: known?.startedAt ?? now,
-        finished: true,
+        outcome: muse.outcome, output: muse.output, detail: muse.detail, files: muse.files,
         images: muse.images ?? [],
-      };
-      if (muse.outcome !== undefined) call.outcome = muse.outcome;
-      if (muse.output !== undefined) call.output = muse.output;
-      if (muse.detail?.artifact) call.artifact = muse.detail.artifact;
-      if (muse.detail) call.detail = muse.detail;
-      const files = toolFiles(muse.files);
-      if (files.length) call.files = files;
-      call.durationMs = muse.duration_ms ?? now - call.startedAt;
+      }, startedAt, muse.duration_ms ?? now - startedAt);
       next.tools = next.tools.some((t) => t.id === muse.id)
         ? next.tools.map((t) => (t.id === muse.id ? call : t))
         : [...next.tools, call];
@@ -151,6 +144,31 @@ function mergeLanes(lanes: AgentLane[], agents: AgentReport[]): AgentLane[] {
 }
 
 // The files a call reports (python's created or changed files in /mnt/data): the well-formed ones.
+// What the server reports of a finished call, the same for a tool_call.finished event and for a
+// stored answer's muse.tool_calls entry.
+export interface FinishedCallFields {
+  id: string;
+  name: string;
+  arguments: string;
+  outcome?: string;
+  output?: string;
+  detail?: ToolDetail;
+  files?: unknown;
+  images: ToolImage[];
+}
+
+// The card's call from those fields: a streamed turn's and a reloaded answer's are built alike.
+export function finishedToolCall(c: FinishedCallFields, startedAt: number, durationMs: number): ToolCall {
+  const call: ToolCall = { id: c.id, name: c.name, arguments: c.arguments, startedAt, finished: true, images: c.images, durationMs };
+  if (c.outcome !== undefined) call.outcome = c.outcome;
+  if (c.output !== undefined) call.output = c.output;
+  if (c.detail?.artifact) call.artifact = c.detail.artifact;
+  if (c.detail) call.detail = c.detail;
+  const files = toolFiles(c.files);
+  if (files.length) call.files = files;
+  return call;
+}
+
 export function toolFiles(files: unknown): ToolFile[] {
   if (!Array.isArray(files)) return [];
   const out: ToolFile[] = [];
