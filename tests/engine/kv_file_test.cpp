@@ -68,6 +68,14 @@ TEST(kv_file, round_trip_and_every_damage_refused) {
     huge[at + 3]    = 0x7f;
     write_all(path, huge);
     EXPECT_FALSE(kv_file_read(path, 42).has_value());
+    // A data length near 2^64 that wraps "header + data + checksum" round to the file's size.
+    std::string wrap = good.substr(0, at + 4 + 5 * 4);  // up to the data length
+    const uint64_t wrapped = ~(uint64_t) 0 - 3;          // header + 8 + this == header + 4 (mod 2^64)
+    wrap.append((const char *) &wrapped, 8);
+    wrap.append(4, '\0');
+    write_all(path, wrap);
+    EXPECT_FALSE(kv_file_read_header(path, 42).has_value()) << "a wrapped data length";
+    EXPECT_FALSE(kv_file_read(path, 42).has_value()) << "a wrapped data length";
     write_all(path, std::string(10000, '\0'));
     EXPECT_FALSE(kv_file_read(path, 42).has_value()) << "zeros";
     EXPECT_FALSE(kv_file_read(dir / "missing.kv", 42).has_value());
