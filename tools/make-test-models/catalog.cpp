@@ -1,5 +1,6 @@
 #include "catalog.h"
 
+#include "arith-vocab.h"
 #include "projectors.h"
 #include "text-models.h"
 #include "vocab.h"
@@ -179,6 +180,30 @@ text_hparams muse_glimmer_tiny() {
     return hp;
 }
 
+// muse-arith before training (`muse train` starts from it): llama's layout in F32, which
+// llama.cpp's optimizer needs (no f16 OUT_PROD), with an untied output matrix, since
+// llama_opt_init leaves token_embd frozen. The vocabulary is muse's own (arith-vocab.h).
+text_hparams muse_arith_init() {
+    text_hparams hp;
+    hp.arch           = TEXT_ARCH_LLAMA;
+    hp.name           = "muse-arith-init";
+    hp.n_ctx_train    = 4096;
+    hp.n_embd         = 256;
+    hp.n_layer        = 4;
+    hp.n_head         = 4;
+    hp.n_head_kv      = 4;
+    hp.head_dim       = 64;
+    hp.n_ff           = 768;
+    hp.rope_freq_base = 10000.0f;
+    hp.rms_eps        = 1e-5f;
+    hp.tied_output    = false;
+    hp.type_matmul    = GGML_TYPE_F32;
+    hp.type_embd      = GGML_TYPE_F32;
+    hp.file_type      = LLAMA_FTYPE_ALL_F32;
+    hp.weight_stdev   = 0.02f;
+    return hp;
+}
+
 // Real Qwen3 shapes (n_embd 1024 or 2048, 28 layers, 16 q / 8 kv heads of 128, tied output)
 // with every matrix, the embeddings included, in one quantized type.
 text_hparams qwen3_bench(const char * name, uint32_t n_embd, uint32_t n_ff, ggml_type type) {
@@ -216,6 +241,11 @@ std::vector<catalog_entry> catalog_list(model_set set, const path & dir) {
         entries.push_back(text_entry("qwen3-tiny.gguf", qwen3_tiny(), vocab_qwen3(dir)));
         entries.push_back(text_entry("qwen3-embed-tiny.gguf", qwen3_embed_tiny(), vocab_qwen3_embedding(dir)));
         entries.push_back(text_entry("muse-glimmer-tiny.gguf", muse_glimmer_tiny(), vocab_muse_glimmer(dir)));
+        entries.push_back({ "muse-arith-init.gguf", [dir](model_file & f) {
+                               const gguf_context_ptr v =
+                                   arith_vocab_build(template_file(dir, "Qwen-Qwen3-0.6B.jinja"));
+                               text_model_add(f, muse_arith_init(), v.get());
+                           } });
         entries.push_back({ "muse-glimmer-tiny-mmproj.gguf", [](model_file & f) {
                                vision_hparams hp;
                                hp.name        = "muse-glimmer-tiny-mmproj";
