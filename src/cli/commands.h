@@ -24,6 +24,7 @@ void policy_command_add(CLI::App & app, command_runner & runner);
 void serve_command_add(CLI::App & app, command_runner & runner);
 void list_command_add(CLI::App & app, command_runner & runner);
 void train_command_add(CLI::App & app, command_runner & runner);
+void eval_command_add(CLI::App & app, command_runner & runner);
 void help_command_add(CLI::App & app, command_runner & runner);
 
 // "muse 0.1.0 (abc1234, llama.cpp de3ff81)"

@@ -89,6 +89,7 @@ int main(int argc, char ** argv) {
     muse::cli::policy_command_add(app, runner);
     muse::cli::serve_command_add(app, runner);
     muse::cli::train_command_add(app, runner);
+    muse::cli::eval_command_add(app, runner);
     muse::cli::help_command_add(app, runner);
 
     if (argc > 1 && argv[1][0] != '-') {

@@ -1,0 +1,119 @@
+// `muse eval`: accuracy, tokens and latency of each reasoning mode on a suite (src/eval).
+//   muse eval -m muse-arith.gguf --suite eval/arith-hard.jsonl \
+//             --modes instant,thinking:256,contemplate:8:vote,contemplate:8:confidence [--json out.json]
+#include "cli/agent-tools.h"
+#include "cli/agent-turn.h"
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "cli/terminal.h"
+#include "engine/backend.h"
+#include "engine/error.h"
+#include "engine/system-info.h"
+#include "eval/report.h"
+#include "eval/runner.h"
+
+#include <cstdio>
+#include <fstream>
+#include <optional>
+
+namespace muse::cli {
+
+namespace {
+
+struct eval_cli_options {
+    model_options            model;
+    agent_options            agent;
+    std::string              suite;
+    std::string              modes = "instant,thinking";
+    std::string              json_out;
+    bool                     outcomes = false;
+    int                      limit    = 0;
+    eval::eval_options       eval;
+};
+
+int eval_command(eval_cli_options & o, std::atomic<bool> & cancel) {
+    std::vector<eval::eval_item> items = eval::suite_load(o.suite);
+    if (o.limit > 0 && (size_t) o.limit < items.size()) items.resize((size_t) o.limit);
+    o.eval.modes.clear();
+    int32_t agents = 1;
+    bool    tools  = false;
+    for (size_t a = 0, b; a <= o.modes.size(); a = b + 1) {
+        b = o.modes.find(',', a);
+        if (b == std::string::npos) b = o.modes.size();
+        if (b == a) continue;
+        o.eval.modes.push_back(eval::eval_mode_parse(o.modes.substr(a, b - a)));
+        if (o.eval.modes.back().reason.mode == reason::REASON_MODE_CONTEMPLATE) {
+            agents = std::max(agents, o.eval.modes.back().reason.agents);
+        }
+        tools = tools || o.eval.modes.back().tools;
+    }
+    if (o.eval.modes.empty()) throw input_error("--modes is empty; name at least one mode, e.g. --modes instant,thinking");
+    model_options_check(o.model);
+    agent_options_resolve(o.agent);
+    if (tools && o.agent.tools.empty()) throw input_error("a +tools mode needs --tools (e.g. --tools python)");
+
+    std::optional<agent_setup> setup;
+    if (!o.agent.tools.empty()) {
+        setup = agent_setup_make(o.agent);
+        if (setup->started.python) o.eval.tools.push_back(setup->started.python);
+        for (const auto & t : setup->started.mcp) o.eval.tools.push_back(t);
+        for (const auto & t : setup->started.web) o.eval.tools.push_back(t);
+        o.eval.tool_context.work_dir = setup->workdir;
+        o.eval.tool_context.images   = setup->images;
+    }
+    backend be(o.model.verbose);
+    auto    mdl = model_load(be, o.model);
+    model_options mo = o.model;
+    if (mo.n_ctx == 0) mo.n_ctx = std::max(4096, (agents + 1) * (o.eval.max_tokens + 256));
+    session ses(*mdl, context_params_make(mo, agents + 2));
+
+    const bool tty = is_tty(stderr);
+    auto       shown = std::chrono::steady_clock::time_point();
+    const auto reports = eval::eval_run(
+        ses, *mdl, items, o.eval,
+        [&](const eval::eval_progress & p) {
+            const auto now = std::chrono::steady_clock::now();
+            if (p.done < p.total && now - shown < std::chrono::seconds(tty ? 1 : 15)) return;
+            shown = now;
+            fprintf(stderr, "%s%zu/%zu  %s: %d/%d right%s", tty ? "\r\033[K" : "", p.done, p.total, p.mode.c_str(),
+                    p.correct, p.answered, tty ? "" : "\n");
+            fflush(stderr);
+        },
+        &cancel);
+    if (tty) fputc('\n', stderr);
+    const system_info si = system_info_read_cpu();
+    printf("%s on %s (%zu items x %d, %s)\n\n%s", mdl->info().name.empty() ? o.model.model_path.c_str() : mdl->info().name.c_str(),
+           o.suite.c_str(), items.size(), o.eval.repeat, si.cpu_model.c_str(), eval::report_table(reports).c_str());
+    if (!o.json_out.empty()) {
+        eval::report_context ctx{ o.model.model_path, o.suite, si.cpu_model, (int) items.size(), o.eval.repeat };
+        std::ofstream        out(o.json_out);
+        if (!out) throw input_error("cannot write " + o.json_out + "; check the folder exists and is writable");
+        out << eval::report_json(ctx, reports, o.outcomes) << "\n";
+    }
+    return cancel.load() ? 130 : 0;
+}
+
+}  // namespace
+
+void eval_command_add(CLI::App & app, command_runner & runner) {
+    auto   o   = std::make_shared<eval_cli_options>();
+    auto * cmd = app.add_subcommand("eval", "measure accuracy, tokens and latency of reasoning modes on a JSONL suite");
+    model_options_add(*cmd, o->model);
+    cmd->add_option("--suite", o->suite, "The suite: one {\"question\", \"answer\", \"checker\"} object per line (docs/eval.md)")
+        ->required();
+    cmd->add_option("--modes", o->modes,
+                    "Comma-separated: instant, thinking[:BUDGET], contemplate:N[:vote|confidence|synthesize], "
+                    "each optionally +tools")
+        ->capture_default_str();
+    cmd->add_option("--repeat", o->eval.repeat, "Answer every item this many times (other seeds)")->capture_default_str();
+    cmd->add_option("--max-tokens", o->eval.max_tokens, "Tokens per agent / pass")->capture_default_str();
+    cmd->add_option("--temperature", o->eval.temperature, "Sampling temperature")->capture_default_str();
+    cmd->add_option("--seed", o->eval.seed, "Base seed; item i, repeat r gets its own")->capture_default_str();
+    cmd->add_option("--limit", o->limit, "Only the first N items (0: all)")->capture_default_str();
+    cmd->add_option("--json", o->json_out, "Also write the results as JSON to this file");
+    cmd->add_flag("--outcomes", o->outcomes, "With --json: every item's outcome too");
+    cmd->add_option("--tools", o->agent.tools, "Tools for the +tools modes, e.g. python")->delimiter(',');
+    cmd->callback([o, &runner] { runner.run = [o](std::atomic<bool> & cancel) { return eval_command(*o, cancel); }; });
+}
+
+}  // namespace muse::cli

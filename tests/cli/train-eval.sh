@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# `muse train` and `muse eval` from the command line: suites written from a seed, a few real
+# training steps on muse-arith-init with the Q8_0 copy, an eval of every mode kind with its table
+# and JSON, and bad input refused with exit 1.
+# Usage: train-eval.sh MUSE_BINARY MODELS_DIR SOURCE_DIR
+set -uo pipefail
+muse=$1
+models=$2
+src=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export MUSE_DATA_DIR=$tmp/data
+# shellcheck source=checks.sh
+source "$(dirname "$0")/checks.sh"
+
+# Suites: the same seed writes the same file; every line is an item muse eval reads.
+"$muse" train --write-suite "$tmp/a.jsonl" --split hard --count 30 --seed 9 2>/dev/null &&
+    "$muse" train --write-suite "$tmp/b.jsonl" --split hard --count 30 --seed 9 2>/dev/null &&
+    cmp -s "$tmp/a.jsonl" "$tmp/b.jsonl" && [ "$(wc -l <"$tmp/a.jsonl")" -eq 30 ]
+check "a suite is written from its seed, the same twice" $? "$(head -2 "$tmp/a.jsonl")"
+expect_error "the train split is not a suite" "--split train is what training draws" -- \
+    train --write-suite "$tmp/c.jsonl" --split train
+
+# A few real steps: the progress line, the summary, an F32 and a Q8_0 model that load.
+out=$("$muse" train -m "$models/muse-arith-init.gguf" -o "$tmp/m.gguf" --q8 "$tmp/m-q8.gguf" --examples 200 \
+      --ctx 256 --max-steps 3 --threads 2 2>"$tmp/err")
+grep -q "trained 3 steps" <<<"$out" && grep -q "step 3/3 .* loss [0-9.]* .* tok/s  ETA" "$tmp/err"
+check "muse train runs its steps and shows loss, tokens/s and the ETA" $? "$out $(cat "$tmp/err")"
+info=$("$muse" info -m "$tmp/m-q8.gguf" 2>/dev/null)
+grep -q "name *muse-arith$" <<<"$info" && grep -q "Q8_0" <<<"$info" && grep -q "4096 tokens" <<<"$info"
+check "the Q8_0 copy is named muse-arith with a 4096-token context" $? "$info"
+expect_error "an F16 model is refused for training" "is not F32" -- \
+    train -m "$models/qwen3-tiny.gguf" -o "$tmp/x.gguf" --max-steps 1
+expect_error "a bad window size is refused" "--ctx 100 is out of range" -- \
+    train -m "$models/muse-arith-init.gguf" -o "$tmp/x.gguf" --ctx 100
+
+# muse eval: every mode kind on a real (random-weight) model, the table and the JSON.
+printf '%s\n' '{"id":"a","question":"What is 2 + 2?","answer":"4"}' \
+              '{"id":"b","question":"Name the model.","answer":"muse","checker":"exact"}' >"$tmp/s.jsonl"
+out=$("$muse" eval -m "$models/qwen3-tiny.gguf" --suite "$tmp/s.jsonl" --modes instant,thinking:8,contemplate:2:confidence \
+      --max-tokens 16 --json "$tmp/r.json" --outcomes 2>/dev/null)
+grep -q "^| instant | " <<<"$out" && grep -q "^| thinking:8 | " <<<"$out" && grep -q "^| contemplate:2:confidence | " <<<"$out" &&
+    /usr/bin/python3 -c "
+import json, sys
+r = json.load(open('$tmp/r.json'))
+assert [m['mode'] for m in r['modes']] == ['instant', 'thinking:8', 'contemplate:2:confidence'], r
+assert all(m['n'] == 2 and len(m['outcomes']) == 2 for m in r['modes']), r
+assert r['cpu'] and r['items'] == 2"
+check "muse eval prints a row per mode and writes the JSON" $? "$out"
+expect_error "a missing suite" "cannot read the suite" -- eval -m "$models/qwen3-tiny.gguf" --suite "$tmp/none.jsonl"
+printf '%s\n' '{"question":"q","answer":"1"}' 'oops' >"$tmp/bad.jsonl"
+expect_error "a bad suite line names the line" "bad.jsonl:2: not a JSON object" -- \
+    eval -m "$models/qwen3-tiny.gguf" --suite "$tmp/bad.jsonl"
+expect_error "an unknown mode" "unknown mode \"fast\"" -- \
+    eval -m "$models/qwen3-tiny.gguf" --suite "$tmp/s.jsonl" --modes fast
+expect_error "a +tools mode without --tools" "needs --tools" -- \
+    eval -m "$models/qwen3-tiny.gguf" --suite "$tmp/s.jsonl" --modes thinking+tools
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
