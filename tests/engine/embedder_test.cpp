@@ -108,7 +108,9 @@ TEST_F(EmbedderTest, BatchEqualsOneAtATime) {
         int32_t    n   = 0;
         const auto one = emb_->embed({ texts[i] }, &n);
         n_single += n;
-        EXPECT_LT(max_abs_diff(batch[i], one[0]), 1e-4f) << "input " << i;
+        // A batch's rows take other kernels than a lone row: 1.9e-4 apart on an Intel Xeon with
+        // AVX512-FP16 (unit vectors; a wrong pooling or a mixed-up row is off by 1e-1 and more).
+        EXPECT_LT(max_abs_diff(batch[i], one[0]), 5e-4f) << "input " << i;
     }
     EXPECT_EQ(n_batch, n_single);
 }
