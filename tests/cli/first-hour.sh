@@ -164,7 +164,7 @@ check "muse list shows the three models, the projectors as capabilities" $? "$ou
 run_rc list --json
 node -e 'const a = JSON.parse(process.argv[1]); const q = a.find(m => m.name === "qwen3-tiny");
   const e = a.find(m => m.name === "qwen3-embed-tiny");
-  if (a.length !== 4 || !q || q.architecture !== "qwen3" || !(q.size_bytes > 0) || !q.capabilities.includes("reasoning")) process.exit(1);
+  if (a.length !== 5 || !a.find(m => m.name === "muse-arith-init") || !q || q.architecture !== "qwen3" || !(q.size_bytes > 0) || !q.capabilities.includes("reasoning")) process.exit(1);
   if (!e || e.capabilities.join() !== "embedding") process.exit(1)' "$out"
 check "muse list --json" $? "$out"
 run_rc list --models-dir "$tmp/empty-dir"
