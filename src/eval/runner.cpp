@@ -3,6 +3,7 @@
 #include "engine/error.h"
 #include "engine/model.h"
 #include "engine/session.h"
+#include "reason/confidence.h"
 
 #include <algorithm>
 #include <chrono>
@@ -33,15 +34,6 @@ std::vector<std::string> split(const std::string & s, char sep) {
     for (size_t b; (b = s.find(sep, a)) != std::string::npos; a = b + 1) out.push_back(s.substr(a, b - a));
     out.push_back(s.substr(a));
     return out;
-}
-
-double percentile(std::vector<double> v, double q) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    const double pos = q * (double) (v.size() - 1);
-    const size_t i   = (size_t) pos;
-    const double f   = pos - (double) i;
-    return i + 1 < v.size() ? v[i] * (1 - f) + v[i + 1] * f : v[i];
 }
 
 int count_tokens(const model & mdl, const std::string & text) {
@@ -182,8 +174,8 @@ std::vector<mode_report> eval_run(session & s, const model & mdl, const std::vec
             rep.reasoning_tokens /= rep.n;
             rep.answer_tokens /= rep.n;
         }
-        rep.latency_p50  = percentile(secs, 0.5);
-        rep.latency_p90  = percentile(secs, 0.9);
+        rep.latency_p50  = reason::percentile(secs, 50);
+        rep.latency_p90  = reason::percentile(secs, 90);
         rep.tokens_per_s = gen_secs > 0 ? gen_tokens / gen_secs : 0;
         reports.push_back(std::move(rep));
     }
