@@ -34,20 +34,13 @@ struct eval_cli_options {
 int eval_command(eval_cli_options & o, std::atomic<bool> & cancel) {
     std::vector<eval::eval_item> items = eval::suite_load(o.suite);
     if (o.limit > 0 && (size_t) o.limit < items.size()) items.resize((size_t) o.limit);
-    o.eval.modes.clear();
+    o.eval.modes   = eval::eval_modes_parse(o.modes);
     int32_t agents = 1;
     bool    tools  = false;
-    for (size_t a = 0, b; a <= o.modes.size(); a = b + 1) {
-        b = o.modes.find(',', a);
-        if (b == std::string::npos) b = o.modes.size();
-        if (b == a) continue;
-        o.eval.modes.push_back(eval::eval_mode_parse(o.modes.substr(a, b - a)));
-        if (o.eval.modes.back().reason.mode == reason::REASON_MODE_CONTEMPLATE) {
-            agents = std::max(agents, o.eval.modes.back().reason.agents);
-        }
-        tools = tools || o.eval.modes.back().tools;
+    for (const auto & m : o.eval.modes) {
+        if (m.reason.mode == reason::REASON_MODE_CONTEMPLATE) agents = std::max(agents, m.reason.agents);
+        tools = tools || m.tools;
     }
-    if (o.eval.modes.empty()) throw input_error("--modes is empty; name at least one mode, e.g. --modes instant,thinking");
     model_options_check(o.model);
     agent_options_resolve(o.agent);
     if (tools && o.agent.tools.empty()) throw input_error("a +tools mode needs --tools (e.g. --tools python)");

@@ -89,6 +89,15 @@ eval_mode eval_mode_parse(const std::string & spec) {
     return m;
 }
 
+std::vector<eval_mode> eval_modes_parse(const std::string & list) {
+    std::vector<eval_mode> modes;
+    for (const std::string & spec : split(list, ',')) {
+        if (!spec.empty()) modes.push_back(eval_mode_parse(spec));
+    }
+    if (modes.empty()) throw input_error("--modes is empty; name at least one mode, e.g. --modes instant,thinking");
+    return modes;
+}
+
 void wilson_interval(int k, int n, double & low, double & high) {
     if (n <= 0) {
         low = high = 0;

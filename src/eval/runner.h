@@ -29,6 +29,8 @@ struct eval_mode {
 
 // Throws input_error naming the mode and the valid forms.
 eval_mode eval_mode_parse(const std::string & spec);
+// A comma-separated list of modes (empty items skipped); throws input_error for an empty list.
+std::vector<eval_mode> eval_modes_parse(const std::string & list);
 
 struct eval_options {
     std::vector<eval_mode> modes;
