@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { anthropic_client, data_dir_make, http, key_create, models, openai_client, server_start } from "./harness.mjs";
+import { anthropic_client, assert_same_tokens, data_dir_make, http, key_create, models, openai_client, server_start } from "./harness.mjs";
 
 const T = { timeout: 300_000 };
 const SYSTEM = "You are a patient assistant. You answer questions about rivers, lakes and mountains of every " +
@@ -21,19 +21,8 @@ async function ask(client, messages, max_tokens = 10) {
     return { text: r.choices[0].message.content ?? "", usage: r.usage, steps: r.choices[0].logprobs?.content ?? [] };
 }
 
-// The cached server's tokens are the cold one's, except after a near tie in the cold ranking
-// (log-probabilities within 0.01, tests/test-util.h), where the two may part.
-function assert_same_answer(got, want, what) {
-    for (let i = 0; i < Math.max(got.steps.length, want.steps.length); i++) {
-        const g = got.steps[i], w = want.steps[i];
-        assert.ok(g && w, `${what}: ${got.steps.length} tokens against ${want.steps.length}`);
-        if (g.token === w.token) continue;
-        const alt = w.top_logprobs.find((t) => t.token === g.token);
-        assert.ok(alt && w.top_logprobs[0].logprob - alt.logprob <= 0.01,
-                  `${what}: token ${i} is ${JSON.stringify(g.token)} where the cold server has ${JSON.stringify(w.token)}`);
-        return;
-    }
-}
+// The cached server's tokens are the cold one's up to near ties.
+const assert_same_answer = (got, want, what) => assert_same_tokens(got.steps, want.steps, what);
 
 function conversation(topic) {
     return [{ role: "system", content: SYSTEM }, { role: "user", content: `Tell me about ${topic}.` }];

@@ -52,6 +52,22 @@ process.on("exit", () => {
     for (const dir of dirs_made) fs.rmSync(dir, { recursive: true, force: true });
 });
 
+// Two greedy runs' tokens (logprobs.content of each, with top_logprobs) agree up to a near tie:
+// where they part, the other run's token is within 0.01 of the top in `want`'s ranking (as
+// tests/test-util.h). A prefix-cache hit decodes the rest of a prompt in another batch shape,
+// which moves random weights' logits by ~1e-4: enough to part at a near tie, never elsewhere.
+export function assert_same_tokens(got, want, what) {
+    for (let i = 0; i < Math.max(got.length, want.length); i++) {
+        const g = got[i], w = want[i];
+        assert.ok(g && w, `${what}: ${got.length} tokens against ${want.length}`);
+        if (g.token === w.token) continue;
+        const alt = w.top_logprobs.find((t) => t.token === g.token);
+        assert.ok(alt && w.top_logprobs[0].logprob - alt.logprob <= 0.01,
+                  `${what}: token ${i} is ${JSON.stringify(g.token)} where the other run has ${JSON.stringify(w.token)}`);
+        return;
+    }
+}
+
 export function data_dir_make() {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "muse-server-test-"));
     dirs_made.push(dir);
