@@ -95,49 +95,76 @@ bool task_held_out(const std::string & question) {
     return (h >> 29) % 8 == 0;
 }
 
-// One line per column from the right: "8+6=14", then "3+5+1=9" with the carry.
+// The traces work one column at a time, and every digit a step needs sits next to it: a line
+// restates what is left of the operands ("473+295": the digits not yet used), the step below
+// takes their last digits and the carry of the step above, and ends with the result so far
+// (its new digit in front of the one above). A 4-layer model never has to find "the third
+// digit from the right" of a number far back, which it failed to learn (docs/eval.md).
+namespace {
+
+std::string rest_of(const std::vector<int> & d, size_t from) {  // digits from..end, most significant first
+    if (from >= d.size()) return "0";
+    std::string out;
+    for (size_t i = d.size(); i-- > from;) out += (char) ('0' + d[i]);
+    return out;
+}
+
+std::string without_leading_zeros(const std::string & r) {
+    const size_t nz = r.find_first_not_of('0');
+    return nz == std::string::npos ? "0" : r.substr(nz);
+}
+
+}  // namespace
+
+// "4738+2956", "8+6=14 4", "473+295", "3+5+1=9 94", ..., "4+2+1=7 7694", "7694".
 std::string trace_add(uint64_t a, uint64_t b) {
-    const auto  da = digits_of(a), db = digits_of(b);
-    std::string t;
-    int         carry = 0;
-    for (size_t i = 0; i < std::max(da.size(), db.size()); i++) {
+    const auto   da = digits_of(a), db = digits_of(b);
+    const size_t n  = std::max(da.size(), db.size());
+    std::string  t, r;
+    int          carry = 0;
+    for (size_t i = 0; i < n; i++) {
         const int x = i < da.size() ? da[i] : 0, y = i < db.size() ? db[i] : 0;
         const int s = x + y + carry;
-        t += std::to_string(x) + "+" + std::to_string(y) + (carry ? "+1" : "") + "=" + std::to_string(s) + "\n";
+        r = (i + 1 == n ? std::to_string(s) : std::string(1, (char) ('0' + s % 10))) + r;
+        t += rest_of(da, i) + "+" + rest_of(db, i) + "\n" + std::to_string(x) + "+" + std::to_string(y) +
+             (carry ? "+1" : "") + "=" + std::to_string(s) + " " + r + "\n";
         carry = s / 10;
     }
     return t + std::to_string(a + b);
 }
 
-// "13-5=8" borrows ten; "7-9-1" pays the borrow back.
+// "4738-2956", "8-6=2 2", "473-295", "13-5=8 82" (borrows ten), "47-29", "17-9-1=7 782" (pays
+// it back), ..., "1782"; the result so far keeps its zeros, the answer drops them.
 std::string trace_sub(uint64_t a, uint64_t b) {
     const auto  da = digits_of(a), db = digits_of(b);
-    std::string t;
+    std::string t, r;
     int         borrow = 0;
     for (size_t i = 0; i < da.size(); i++) {
         const int x = da[i], y = i < db.size() ? db[i] : 0;
-        int       r = x - y - borrow;
-        const int out = r < 0 ? 1 : 0;
-        if (r < 0) r += 10;
-        t += (out ? "1" : "") + std::to_string(x) + "-" + std::to_string(y) + (borrow ? "-1" : "") + "=" +
-             std::to_string(r) + "\n";
+        int       v   = x - y - borrow;
+        const int out = v < 0 ? 1 : 0;
+        if (v < 0) v += 10;
+        r = std::string(1, (char) ('0' + v)) + r;
+        t += rest_of(da, i) + "-" + rest_of(db, i) + "\n" + (out ? "1" : "") + std::to_string(x) + "-" +
+             std::to_string(y) + (borrow ? "-1" : "") + "=" + std::to_string(v) + " " + r + "\n";
         borrow = out;
     }
-    return t + std::to_string(a - b);
+    return t + without_leading_zeros(r);
 }
 
-// "8*6=48", then "3*6+4=22" with the carry.
+// "4738*6", "8*6=48 8", "473*6", "3*6+4=22 28", ..., "4*6+4=28 28428", "28428".
 std::string trace_mul(uint64_t a, uint64_t d) {
     const auto  da = digits_of(a);
-    std::string t;
+    std::string t, r;
     int         carry = 0;
-    for (int x : da) {
-        const int p = x * (int) d + carry;
-        t += std::to_string(x) + "*" + std::to_string(d) + (carry ? "+" + std::to_string(carry) : "") + "=" +
-             std::to_string(p) + "\n";
+    for (size_t i = 0; i < da.size(); i++) {
+        const int p = da[i] * (int) d + carry;
+        r = (i + 1 == da.size() ? std::to_string(p) : std::string(1, (char) ('0' + p % 10))) + r;
+        t += rest_of(da, i) + "*" + std::to_string(d) + "\n" + std::to_string(da[i]) + "*" + std::to_string(d) +
+             (carry ? "+" + std::to_string(carry) : "") + "=" + std::to_string(p) + " " + r + "\n";
         carry = p / 10;
     }
-    return t + std::to_string(a * d);
+    return t + without_leading_zeros(r);
 }
 
 task_generator::task_generator(task_split split, uint64_t seed) : split_(split), rng_(seed ^ 0x6d7573652d617269ull) {}
@@ -193,7 +220,7 @@ task_item task_generator::draw() {
         it.question = "There are " + sb + " " + holder + " with " + sa + " " + what + " each. How many " + what +
                       " are there in all?";
     }
-    it.reasoning = sa + sym + sb + "\n" + steps;
+    it.reasoning = steps;  // its first line restates the sum the words ask for
     return it;
 }
 
