@@ -1,5 +1,6 @@
 #include "engine/media.h"
 
+#include "engine/audio-frames.h"
 #include "engine/error.h"
 #include "mtmd-helper.h"
 #include "mtmd.h"
@@ -198,6 +199,17 @@ media media::from_bytes(const mtmd_context * projector, std::vector<uint8_t> byt
         const double bound   = kind == MEDIA_KIND_MP3 ? 2 * limits.max_audio_secs : limits.max_audio_secs;
         if (claimed > bound) {
             throw limit_error(origin + ": " + std::to_string((int64_t) claimed) + " s of audio (as its header says) is over the limit of " +
+                              std::to_string((int) limits.max_audio_secs) + " s; cut the clip");
+        }
+    }
+    if (audio) {
+        // What mtmd's decoder will allocate, asked of the decoder itself (its header parsing may
+        // find a stream where the peek above found none).
+        const int rate = mtmd_get_audio_sample_rate(projector);
+        const auto frames = rate > 0 ? audio_frames_claimed(bytes.data(), bytes.size(), rate) : std::nullopt;
+        if (frames && (double) *frames / rate > limits.max_audio_secs) {
+            throw limit_error(origin + ": " + std::to_string(*frames / (uint64_t) rate) + " s of audio (as the " +
+                              media_kind_name(kind) + " stream's header says) is over the limit of " +
                               std::to_string((int) limits.max_audio_secs) + " s; cut the clip");
         }
     }
