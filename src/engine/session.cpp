@@ -111,9 +111,9 @@ struct session::impl {
             throw runtime_error("all " + std::to_string(params.n_seq_max) +
                                 " sequence slots are in use; finish or cancel one, or raise n_seq_max");
         }
-        // The lowest free id: the same request on an idle session takes the same slots, so its
-        // choices decode in the same batch order and draw the same tokens for a seed (with the
-        // last freed id instead, n = 3 alternated between two answers from one request to the next).
+        // The lowest free id: the same request on an idle session takes the same sequences, so
+        // its choices decode the same way and draw the same tokens for a seed (with the last
+        // freed id instead, n = 3 alternated between two answers from one request to the next).
         const auto it = std::min_element(free_ids.begin(), free_ids.end());
         const llama_seq_id id = *it;
         free_ids.erase(it);
