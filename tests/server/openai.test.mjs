@@ -404,7 +404,7 @@ describe("seeded sampling, qwen3-tiny on a server without the prefix cache", () 
     after(() => server?.stop());
 
     test("the same seed at temperature 1 draws the same tokens; another seed other ones", T, async () => {
-        const by_index = (r) => [...r.choices].sort((x, y) => x.index - y.index).map((c) => c.message.content);
+        const by_index = (r) => [...r.choices].sort((x, y) => x.index - y.index).map((c) => c.message);
         for (const n of [1, 3]) {
             const base = { model: "muse", messages: ask("Name a colour."), max_tokens: 16, n, temperature: 1 };
             const a = await client.chat.completions.create({ ...base, seed: 42 });
