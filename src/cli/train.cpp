@@ -2,9 +2,11 @@
 // held-out suites `muse eval` measures it on.
 //   muse train -m muse-arith-init.gguf -o muse-arith-f32.gguf --q8 muse-arith.gguf --seed 1
 //   muse train --write-suite easy.jsonl --split easy --count 200 --seed 101
+//   muse train --compress -m muse-arith-f32.gguf -o muse-arith-c-f32.gguf --q8 muse-arith-c.gguf --seed 2
 #include "cli/commands.h"
 #include "cli/terminal.h"
 #include "engine/error.h"
+#include "train/compress.h"
 #include "train/tasks.h"
 #include "train/trainer.h"
 
@@ -20,6 +22,8 @@ namespace {
 
 struct train_options {
     train::train_params p;
+    bool                compress = false;
+    train::compress_params c;  // with --compress; c.train is p
     std::string         suite_out;
     std::string         split = "easy";
     int                 count = 200;
@@ -58,25 +62,21 @@ int suite_write(const train_options & o) {
     return 0;
 }
 
-int train_command(const train_options & o, std::atomic<bool> & cancel) {
-    if (!o.suite_out.empty()) return suite_write(o);
-    const bool tty = is_tty(stderr);
-    fprintf(stderr, "training %s on %lld examples (seed %llu, %d-token windows)\n", o.p.model_path.c_str(),
-            (long long) o.p.examples, (unsigned long long) o.p.seed, o.p.n_ctx);
-    const auto r = train::train_run(
-        o.p,
-        [&, shown = std::chrono::steady_clock::time_point()](const train::train_progress & pr) mutable {
-            const auto now = std::chrono::steady_clock::now();
-            if (pr.step < pr.steps && now - shown < std::chrono::seconds(tty ? 1 : 10)) return;
-            shown = now;
-            const int width = 30, fill = (int) (width * (double) pr.step / std::max(1, pr.steps));
-            fprintf(stderr, "%sstep %d/%d [%.*s%*s] loss %.3f  %.0f tok/s  ETA %s%s", tty ? "\r\033[K" : "", pr.step,
-                    pr.steps, fill, "##############################", width - fill, "", pr.loss, pr.tokens_per_s,
-                    clock_text(pr.eta_secs).c_str(), tty ? "" : "\n");
-            fflush(stderr);
-        },
-        &cancel);
-    if (tty) fputc('\n', stderr);
+// The step, loss, tokens/s and ETA line: in place on a terminal, every 10 s into a log.
+train::train_progress_fn train_progress_printer(bool tty) {
+    return [tty, shown = std::chrono::steady_clock::time_point()](const train::train_progress & pr) mutable {
+        const auto now = std::chrono::steady_clock::now();
+        if (pr.step < pr.steps && now - shown < std::chrono::seconds(tty ? 1 : 10)) return;
+        shown = now;
+        const int width = 30, fill = (int) (width * (double) pr.step / std::max(1, pr.steps));
+        fprintf(stderr, "%sstep %d/%d [%.*s%*s] loss %.3f  %.0f tok/s  ETA %s%s", tty ? "\r\033[K" : "", pr.step,
+                pr.steps, fill, "##############################", width - fill, "", pr.loss, pr.tokens_per_s,
+                clock_text(pr.eta_secs).c_str(), tty ? "" : "\n");
+        fflush(stderr);
+    };
+}
+
+int train_finish(const train_options & o, const train::train_result & r, const std::atomic<bool> & cancel) {
     if (!o.losses_out.empty()) {
         std::ofstream out(o.losses_out);
         out << nlohmann::json(r.losses).dump() << "\n";
@@ -90,6 +90,47 @@ int train_command(const train_options & o, std::atomic<bool> & cancel) {
         return 130;
     }
     return 0;
+}
+
+int compress_command(train_options & o, std::atomic<bool> & cancel) {
+    const bool tty = is_tty(stderr);
+    o.c.train      = o.p;
+    fprintf(stderr, "compressing %s: %d problems, %d samples each at temperature %.2f, length penalty %.2f (seed %llu)\n",
+            o.p.model_path.c_str(), o.c.problems, o.c.samples, o.c.temperature, o.c.length_penalty,
+            (unsigned long long) o.p.seed);
+    const auto r = train::compress_run(
+        o.c,
+        [&, shown = std::chrono::steady_clock::time_point()](const train::compress_sampling_progress & pr) mutable {
+            const auto now = std::chrono::steady_clock::now();
+            if (pr.done < pr.total && now - shown < std::chrono::seconds(tty ? 1 : 10)) return;
+            shown = now;
+            fprintf(stderr, "%ssampling %d/%d problems, %d solved  %.0f tok/s  ETA %s%s", tty ? "\r\033[K" : "", pr.done,
+                    pr.total, pr.solved, pr.tokens_per_s, clock_text(pr.eta_secs).c_str(), tty ? "" : "\n");
+            fflush(stderr);
+        },
+        train_progress_printer(tty), &cancel);
+    if (tty) fputc('\n', stderr);
+    printf("sampled %d problems x %d in %s: %d solved (%lld of %lld samples right); reasoning tokens: written trace %.1f, "
+           "right samples %.1f, kept %.1f (%+.1f%%); %d suite examples replayed\n",
+           r.sampled, o.c.samples, clock_text(r.sampling_secs).c_str(), r.solved, (long long) r.correct_samples,
+           (long long) r.samples, r.reference_tokens, r.sampled_tokens, r.kept_tokens,
+           r.reference_tokens > 0 ? 100.0 * (r.kept_tokens / r.reference_tokens - 1) : 0.0, r.replayed);
+    if (cancel.load() && r.train.steps == 0) {
+        printf("stopped while sampling; nothing was written\n");
+        return 130;
+    }
+    return train_finish(o, r.train, cancel);
+}
+
+int train_command(train_options & o, std::atomic<bool> & cancel) {
+    if (!o.suite_out.empty()) return suite_write(o);
+    if (o.compress) return compress_command(o, cancel);
+    const bool tty = is_tty(stderr);
+    fprintf(stderr, "training %s on %lld examples (seed %llu, %d-token windows)\n", o.p.model_path.c_str(),
+            (long long) o.p.examples, (unsigned long long) o.p.seed, o.p.n_ctx);
+    const auto r = train::train_run(o.p, train_progress_printer(tty), &cancel);
+    if (tty) fputc('\n', stderr);
+    return train_finish(o, r, cancel);
 }
 
 }  // namespace
@@ -116,7 +157,24 @@ void train_command_add(CLI::App & app, command_runner & runner) {
     cmd->add_option("--write-suite", o->suite_out, "Instead of training, write a held-out suite (JSONL) to this file");
     cmd->add_option("--split", o->split, "With --write-suite: easy, hard or tool")->capture_default_str();
     cmd->add_option("--count", o->count, "With --write-suite: items")->capture_default_str();
-    cmd->callback([o, &runner] { runner.run = [o](std::atomic<bool> & cancel) { return train_command(*o, cancel); }; });
+    cmd->add_flag("--compress", o->compress,
+                  "Thought compression: sample --samples answers per problem from -m (a trained model), keep the "
+                  "shortest right one, fine-tune on them (--lr then defaults to 3e-4, --lr-min to 3e-5)");
+    cmd->add_option("--problems", o->c.problems, "With --compress: train-split problems drawn")->capture_default_str();
+    cmd->add_option("--samples", o->c.samples, "With --compress: answers sampled per problem")->capture_default_str();
+    cmd->add_option("--sample-temp", o->c.temperature, "With --compress: sampling temperature")->capture_default_str();
+    cmd->add_option("--sample-tokens", o->c.max_tokens, "With --compress: most tokens per sample")->capture_default_str();
+    cmd->add_option("--length-penalty", o->c.length_penalty,
+                    "With --compress: reward = right - PENALTY * reasoning tokens / the written trace's")
+        ->capture_default_str();
+    cmd->callback([o, &runner, cmd] {
+        if (o->compress) {
+            if (cmd->count("--lr") == 0) o->p.lr = 3e-4f;
+            if (cmd->count("--lr-min") == 0) o->p.lr_min = std::min(o->p.lr, 3e-5f);
+            if (cmd->count("--warmup") == 0) o->p.warmup_steps = 20;
+        }
+        runner.run = [o](std::atomic<bool> & cancel) { return train_command(*o, cancel); };
+    });
 }
 
 }  // namespace muse::cli
