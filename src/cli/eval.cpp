@@ -95,7 +95,7 @@ void eval_command_add(CLI::App & app, command_runner & runner) {
     cmd->add_option("--suite", o->suite, "The suite: one {\"question\", \"answer\", \"checker\"} object per line (docs/eval.md)")
         ->required();
     cmd->add_option("--modes", o->modes,
-                    "Comma-separated: instant, thinking[:BUDGET], contemplate:N[:vote|confidence|synthesize], "
+                    "Comma-separated: instant, thinking[:BUDGET], contemplate:N[:vote|confidence[:KEEP%]|synthesize], "
                     "each optionally +tools")
         ->capture_default_str();
     cmd->add_option("--repeat", o->eval.repeat, "Answer every item this many times (other seeds)")->capture_default_str();

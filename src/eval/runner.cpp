@@ -70,7 +70,7 @@ eval_mode eval_mode_parse(const std::string & spec) {
     const auto parts = split(body, ':');
     const auto bad   = [&] {
         return input_error("unknown mode \"" + spec +
-                           "\"; use instant, thinking[:BUDGET], contemplate:N[:vote|confidence|synthesize], "
+                           "\"; use instant, thinking[:BUDGET], contemplate:N[:vote|confidence[:KEEP%]|synthesize], "
                            "each optionally with +tools");
     };
     if (parts[0] == "instant" && parts.size() == 1) {
@@ -78,11 +78,15 @@ eval_mode eval_mode_parse(const std::string & spec) {
     } else if (parts[0] == "thinking" && parts.size() <= 2) {
         m.reason.mode = reason::REASON_MODE_THINKING;
         if (parts.size() == 2) m.reason.think_budget = int_arg(parts[1], spec, 1, 1 << 20);
-    } else if (parts[0] == "contemplate" && parts.size() >= 2 && parts.size() <= 3) {
+    } else if (parts[0] == "contemplate" && parts.size() >= 2 && parts.size() <= 4) {
         if (m.tools) throw input_error("mode \"" + spec + "\": +tools goes with instant or thinking only");
         m.reason.mode   = reason::REASON_MODE_CONTEMPLATE;
         m.reason.agents = int_arg(parts[1], spec, 2, reason::k_max_agents);
-        if (parts.size() == 3) m.reason.aggregate = reason::aggregate_kind_parse(parts[2]);
+        if (parts.size() >= 3) m.reason.aggregate = reason::aggregate_kind_parse(parts[2]);
+        if (parts.size() == 4) {
+            if (m.reason.aggregate != reason::AGGREGATE_KIND_CONFIDENCE) throw bad();
+            m.reason.keep_percent = int_arg(parts[3], spec, 1, 100);  // DeepConf's eta: 90 high, 10 low
+        }
     } else {
         throw bad();
     }

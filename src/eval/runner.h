@@ -4,6 +4,8 @@
 //   instant                   reasoning off
 //   thinking[:BUDGET]         reasoning within BUDGET tokens (none: unlimited)
 //   contemplate:N[:AGG]       N agents, AGG vote (default), confidence or synthesize
+//   contemplate:N:confidence:ETA   confidence keeping the top ETA% of traces (90: DeepConf-high, the
+//                             default; 10: DeepConf-low, which stops more agents early)
 //   ...+tools                 the single-pass modes through the agent loop with the tools given
 #include "agent/loop.h"
 #include "eval/suite.h"

@@ -72,9 +72,12 @@ TEST(eval_modes, names_parse_and_bad_ones_are_refused) {
     const auto c = eval_mode_parse("contemplate:8:confidence");
     EXPECT_EQ(c.reason.agents, 8);
     EXPECT_EQ(c.reason.aggregate, reason::AGGREGATE_KIND_CONFIDENCE);
+    EXPECT_EQ(c.reason.keep_percent, 90.0);
+    EXPECT_EQ(eval_mode_parse("contemplate:8:confidence:10").reason.keep_percent, 10.0);
     EXPECT_TRUE(eval_mode_parse("thinking:64+tools").tools);
     for (const char * bad : { "thinking:x", "contemplate", "contemplate:1", "contemplate:17", "contemplate:4:mean",
-                              "fast", "contemplate:4+tools", "thinking:0" }) {
+                              "fast", "contemplate:4+tools", "thinking:0", "contemplate:8:vote:10",
+                              "contemplate:8:confidence:0", "contemplate:8:confidence:101" }) {
         EXPECT_THROW(eval_mode_parse(bad), input_error) << bad;
     }
 }
