@@ -6,20 +6,20 @@ const client = new OpenAI({ baseURL: process.env.MUSE_URL ?? "http://127.0.0.1:8
 
 const stream = await client.chat.completions.create({
     model: "muse",
-    messages: [{ role: "user", content: "Why is the sky blue?" }],
-    max_tokens: 32,
-    seed: 1,
+    messages: [{ role: "user", content: "What is 4738 + 2956?" }],
+    max_tokens: 256,
+    temperature: 0,
     stream: true,
 });
 process.stdout.write("stream: ");
-for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta?.content ?? "");
+for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta?.content ?? "");  // the answer; the reasoning comes as delta.reasoning_content
 process.stdout.write("\n");
 
 // muse's extension: 4 agents on one shared prompt, combined by vote.
 const r = await client.chat.completions.create({
     model: "muse",
     messages: [{ role: "user", content: "What is 17 * 3?" }],
-    max_tokens: 24,
+    max_tokens: 256,
     seed: 1,
     muse: { mode: "contemplate", agents: 4, aggregate: "vote" },
 });

@@ -7,6 +7,21 @@ build="$root/${MUSE_BUILD_DIR:-build}"
 muse="$build/bin/muse"
 models="$build/models/tiny"
 
+arith="$root/models/muse-arith.gguf"
+
+echo
+echo "== muse-arith: a tiny model muse trained itself on arithmetic (docs/eval.md) =="
+echo "It knows sums, differences, products by one digit and short word problems, nothing else;"
+echo "for a real assistant pull a real model (muse pull, below)."
+echo "\$ MUSE_MODELS_DIR=models muse list"
+MUSE_MODELS_DIR="$root/models" "$muse" list
+echo
+echo "\$ muse run -m models/muse-arith.gguf --temp 0 \"What is 4738 + 2956?\""
+"$muse" run -m "$arith" --temp 0 --stats "What is 4738 + 2956?"
+echo
+echo "\$ muse run -m models/muse-arith.gguf --mode contemplate --agents 8 \"What is 5087 - 1969?\""
+"$muse" run -m "$arith" --mode contemplate --agents 8 --temp 0.7 --seed 1 "What is 5087 - 1969?"
+
 echo
 echo "== muse info (a random-weight Muse Glimmer built by tools/make-test-models) =="
 "$muse" info -m "$models/muse-glimmer-tiny.gguf" --mmproj "$models/muse-glimmer-tiny-mmproj.gguf"
@@ -23,7 +38,7 @@ data="$build/demo-data"
 port=${MUSE_PORT:-8080}
 mkdir -p "$data"
 log="$data/serve.log"
-OMP_WAIT_POLICY=PASSIVE "$muse" serve -m "$models/qwen3-tiny.gguf" --port "$port" --data-dir "$data" >"$log" 2>"$data/serve.err" &
+OMP_WAIT_POLICY=PASSIVE "$muse" serve -m "$arith" --port "$port" --data-dir "$data" >"$log" 2>"$data/serve.err" &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
 for _ in $(seq 1 300); do
@@ -45,10 +60,10 @@ grep -q "web app at" "$log" && echo "$(grep "web app at" "$log") — open it in 
 echo
 echo "\$ curl $url/v1/chat/completions -H \"Authorization: Bearer \$MUSE_API_KEY\" -d '{...}'"
 curl -sS "$url/v1/chat/completions" -H "Authorization: Bearer $MUSE_API_KEY" -H 'content-type: application/json' \
-     -d '{"model":"muse","messages":[{"role":"user","content":"Why is the sky blue?"}],"max_tokens":24,"seed":1}'
+     -d '{"model":"muse","messages":[{"role":"user","content":"What is 306 * 7?"}],"temperature":0}'
 echo
 echo
-echo "\$ MUSE_URL=$url/v1 MUSE_API_KEY=... node examples/openai-client.mjs   # the official openai npm client"
+echo "\$ MUSE_URL=$url/v1 MUSE_API_KEY=... node examples/openai-client.mjs   # the official openai npm client, on muse-arith"
 MUSE_URL="$url/v1" MUSE_API_KEY="$MUSE_API_KEY" node "$root/examples/openai-client.mjs"
 
 cat <<EOT
