@@ -39,6 +39,7 @@ void params_check(const compress_params & p) {
 compress_result compress_run(const compress_params & p, const compress_sampling_fn & on_sampling,
                              const train_progress_fn & on_train, const std::atomic<bool> * cancel) {
     params_check(p);
+    model_f32_check(p.train.model_path);  // before minutes of sampling, not after
     compress_result          r;
     std::vector<std::string> texts;
     double                   ref_sum = 0, kept_sum = 0, sampled_sum = 0;

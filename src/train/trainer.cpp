@@ -188,6 +188,14 @@ double mean_of(const std::vector<double> & v, size_t from, size_t to) {
 
 }  // namespace
 
+void model_f32_check(const std::string & path) {
+    if (const std::string other = tensor_not_f32(path); !other.empty()) {
+        throw input_error(path + ": its tensor " + other +
+                          " is not F32; llama.cpp's optimizer trains F32 weights only: start from an F32 model "
+                          "such as muse-arith-init.gguf, or the F32 file (-o) of an earlier muse train");
+    }
+}
+
 train_result train_run(const train_params & p, const train_progress_fn & on_progress, const std::atomic<bool> * cancel) {
     params_check(p);
     gguf_file_check(p.model_path, "starting model");
@@ -220,11 +228,7 @@ train_result train_run(const train_params & p, const train_progress_fn & on_prog
     lmp.use_extra_bufts    = false;                 // no repacked copies of them
     llama_model_ptr trainee(llama_model_load_from_file(weights.c_str(), lmp));
     if (!trainee) throw input_error(weights + ": llama.cpp could not load it for training (" + be.take_last_errors() + ")");
-    if (const std::string other = tensor_not_f32(weights); !other.empty()) {
-        throw input_error(weights + ": its tensor " + other +
-                          " is not F32; llama.cpp's optimizer trains F32 weights only: start from an F32 model "
-                          "such as muse-arith-init.gguf");
-    }
+    model_f32_check(weights);
 
     const std::vector<std::string> texts = p.texts.empty() ? suite_texts(mdl, p) : p.texts;
     const packed                   pk    = windows_pack(mdl, texts, p.n_ctx);

@@ -62,6 +62,9 @@ using train_progress_fn = std::function<void(const train_progress &)>;
 train_result train_run(const train_params & params, const train_progress_fn & on_progress,
                        const std::atomic<bool> * cancel = nullptr);
 
+// Throws input_error naming the first tensor of the GGUF file at `path` that is not F32.
+void model_f32_check(const std::string & path);
+
 // Writes `in` as Q8_0 to `out` through llama.cpp's quantizer, naming it `name` and giving it
 // `n_ctx_train` (training sets the context length to the window).
 void model_quantize_q8(const std::string & in, const std::string & out, const std::string & name, int32_t n_ctx_train);

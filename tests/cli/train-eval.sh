@@ -38,6 +38,8 @@ expect_error "a bad window size is refused" "--ctx 100 is out of range" -- \
 # it says so instead of fine-tuning on nothing.
 expect_error "compression with no right sample" "problems got a correct sample" -- \
     train --compress -m "$models/muse-arith-init.gguf" -o "$tmp/c.gguf" --problems 4 --samples 2 --sample-tokens 16
+expect_error "compression from a quantized model is refused before it samples" "is not F32" -- \
+    train --compress -m "$src/models/muse-arith.gguf" -o "$tmp/c.gguf"
 expect_error "compression needs two samples or more" "--samples must be from 2" -- \
     train --compress -m "$models/muse-arith-init.gguf" -o "$tmp/c.gguf" --samples 1
 
