@@ -217,9 +217,13 @@ void run_command_add(CLI::App & app, command_runner & runner) {
     cmd->add_option("--keep-percent", rp.keep_percent, "confidence: keep the most confident eta% of the traces (0-100]")
         ->check(CLI::Range(1e-9, 100.0))
         ->capture_default_str();
-    cmd->add_option("--warmup-agents", rp.warmup_agents, "confidence: agents that set the early-stop threshold (0: a quarter)")
+    cmd->add_option("--warmup-agents", rp.warmup_agents, "confidence: agents of the first stage, W; then 2W, 4W, ... start while they disagree (0: 2)")
         ->check(CLI::Range(0, 16))
         ->capture_default_str();
+    cmd->add_option("--consensus", rp.consensus, "confidence: the share of the finished agents (at least 2) that agree and end it (above 1: every agent runs)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    cmd->add_flag("--trace-stop", rp.trace_stop, "confidence: also stop later agents whose window confidence falls under the first stage's threshold (DeepConf online)");
     cmd->add_option("--conf-window", rp.confidence_window, "confidence: tokens per confidence window")
         ->check(CLI::Range(1, 1 << 20))
         ->capture_default_str();

@@ -2,7 +2,8 @@
 // prompt is prefilled into a root sequence; each agent forks from it (sharing its cells and
 // sampling its first token from the root's logits), and all agents advance in the same
 // decode steps. Their answers are combined by vote, by confidence (DeepConf), or by a
-// synthesis pass forked from the same prompt.
+// synthesis pass forked from the same prompt. With confidence the agents start in stages and
+// stop once enough of them agree, so settled questions cost a few traces, not N.
 #include "engine/error.h"
 #include "engine/model.h"
 #include "reason/lanes.h"
@@ -38,6 +39,16 @@ sampling_params agent_sampling(const reason_params & p, int i) {
     return sp;
 }
 
+// Agent i's report before it runs: its name, seed and temperature.
+agent_report agent_named(const reason_params & p, int i) {
+    agent_report rep;
+    rep.index       = i;
+    rep.role        = "agent";
+    const auto sp   = agent_sampling(p, i);
+    rep.seed        = sp.seed;
+    rep.temperature = sp.temperature;
+    return rep;
+}
 
 }  // namespace
 
@@ -60,58 +71,74 @@ reason_result contemplate_run(session & s, const chat_request & request, const s
     s.prefill(root);
     r.prompt_tokens = s.sequence(root).n_prompt;
 
+    // Agent i: its seed and temperature, and its sequence. Agents of the first stage fork the
+    // root while it holds the prompt's logits; later ones take its cells and decode the prompt's
+    // last token again (fork_for_prompt), since the root has been parked since.
     lanes agents(s, on_progress, cancel);
-    for (int i = 0; i < params.agents; ++i) {
-        agent_report rep;
-        rep.index       = i;
-        rep.role        = "agent";
-        const auto sp   = agent_sampling(params, i);
-        rep.seed        = sp.seed;
-        rep.temperature = sp.temperature;
+    auto  add_agent = [&](int i, bool root_ready) {
+        const agent_report rep = agent_named(params, i);
+        const auto         sp  = agent_sampling(params, i);
         if (params.perspectives) {
             // The hint goes at the end of the question: everything before it stays shared.
             const std::string hint = std::string("\n\n") + perspective_hints[i % std::size(perspective_hints)];
             auto hp = std::make_shared<const chat_prompt>(
                 chat_format(s.get_model(), request_with_suffix(req, hint), s.get_model().media_marker()));
             agents.add(fork_for_prompt(s, root, *hp, media, pass_params(params, sp)), hp, rep, params.confidence_window);
-        } else {
+        } else if (root_ready) {
             agents.add(s.sequence_fork(root, &sp, params.max_tokens), prompt, rep, params.confidence_window);
+        } else {
+            agents.add(fork_for_prompt(s, root, *prompt, media, pass_params(params, sp)), prompt, rep, params.confidence_window);
         }
-    }
-    s.sequence_park(root);  // kept for a synthesis pass; it generates nothing itself
+    };
 
-    // Online DeepConf: the first agents run to the end and set the threshold; any other agent
-    // whose window confidence then falls under it is stopped and its cells freed.
-    const int n_warmup = params.aggregate != AGGREGATE_KIND_CONFIDENCE ? 0 :
-                         params.warmup_agents > 0 ? params.warmup_agents :
-                                                    std::max(1, (params.agents + 3) / 4);
-    bool   have_threshold = false;
-    double threshold      = 0;
-    auto   policy = [&](lane & l) {
+    // Vote and synthesis start every agent at once: the least latency. Confidence starts them
+    // in stages (W, then 2W, 4W, ... in all) and ends when the finished ones agree: on questions
+    // the first agents settle, the rest cost nothing (DeepConf's adaptive sampling).
+    const bool staged  = params.aggregate == AGGREGATE_KIND_CONFIDENCE;
+    const int  n_first = !staged ? params.agents :
+                         params.warmup_agents > 0 ? std::min(params.warmup_agents, params.agents) :
+                                                    std::min(2, params.agents);
+    // Online DeepConf's trace stop (with trace_stop or a fixed threshold): agents after the
+    // first stage stop, and free their cells, when their window confidence falls under the
+    // threshold the first stage set.
+    const bool trace_stop     = staged && (params.trace_stop || !std::isnan(params.stop_threshold));
+    bool       have_threshold = !std::isnan(params.stop_threshold);
+    double     threshold      = have_threshold ? params.stop_threshold : 0;
+    bool       out_of_budget  = false;
+    auto       policy = [&](lane & l) {
         if (params.total_budget > 0 && agents.generated() >= params.total_budget) {
             for (auto & other : agents.all()) agents.stop(*other, AGENT_STATUS_BUDGET);
+            out_of_budget = true;
             return;
         }
-        if (n_warmup == 0 || n_warmup >= params.agents) return;
-        if (!have_threshold && !std::isnan(params.stop_threshold)) {
-            threshold      = params.stop_threshold;
-            have_threshold = true;
-        }
-        if (!have_threshold) {
-            std::vector<double> lows;
-            for (int i = 0; i < n_warmup; ++i) {
-                const lane & w = *agents.all()[(size_t) i];
-                if (w.running()) return;  // still warming up
-                lows.push_back(w.report.lowest_confidence);
-            }
-            threshold      = percentile(lows, 100.0 - params.keep_percent);
-            have_threshold = true;
-        }
-        if (l.report.index >= n_warmup && l.window.full() && l.window.current() < threshold) {
+        if (trace_stop && have_threshold && l.report.index >= n_first && l.window.full() &&
+            l.window.current() < threshold) {
             agents.stop(l, AGENT_STATUS_STOPPED_EARLY);
         }
     };
-    r.ttft_secs = agents.run(t0, policy);
+    int started = 0;
+    for (int stage_end = n_first;; stage_end = std::min(params.agents, stage_end * 2)) {
+        const bool first_stage = started == 0;
+        for (; started < stage_end; ++started) add_agent(started, first_stage);
+        if (first_stage) s.sequence_park(root);  // kept for later stages and a synthesis pass
+        const double ttft = agents.run(t0, policy);
+        if (first_stage) r.ttft_secs = ttft;
+        if (agents.cancelled() || out_of_budget || started == params.agents) break;
+        if (first_stage && !have_threshold) {
+            std::vector<double> lows;
+            for (auto & l : agents.all()) lows.push_back(l->report.lowest_confidence);
+            threshold      = percentile(lows, 100.0 - params.keep_percent);
+            have_threshold = true;
+        }
+        std::vector<answer> finished;
+        for (auto & l : agents.all()) {
+            if (l->report.status == AGENT_STATUS_DONE || l->report.status == AGENT_STATUS_LENGTH) {
+                finished.push_back(answer_extract(l->report.content, params.answer));
+            }
+        }
+        const vote_result v = vote(finished);
+        if (v.votes >= 2 && (double) v.votes >= params.consensus * (double) finished.size()) break;
+    }
     r.cancelled = agents.cancelled();
 
     // Aggregate.
@@ -176,6 +203,12 @@ reason_result contemplate_run(session & s, const chat_request & request, const s
         r.agents.push_back(srep);
     }
     for (auto & l : agents.all()) r.agents.push_back(l->report);
+    for (int i = started; i < params.agents; ++i) {
+        agent_report rep = agent_named(params, i);
+        rep.status       = out_of_budget ? AGENT_STATUS_BUDGET : r.cancelled ? AGENT_STATUS_CANCELLED : AGENT_STATUS_SKIPPED;
+        rep.kept         = false;
+        r.agents.push_back(rep);
+    }
     std::sort(r.agents.begin(), r.agents.end(), [](const agent_report & a, const agent_report & b) { return a.index < b.index; });
     agents.release();
     s.sequence_release(root);

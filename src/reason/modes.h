@@ -55,9 +55,14 @@ struct reason_params {
     int32_t        total_budget       = -1;    // generated tokens over all agents; -1: none
     int32_t        confidence_top_k   = 20;    // DeepConf k
     int32_t        confidence_window  = 64;    // tokens per group-confidence window
-    int32_t        warmup_agents      = 0;     // confidence: agents that set the threshold; 0: ceil(agents/4)
+    // confidence: agents start in stages (warm-up W, then 2W, 4W, ... agents in all, at most
+    // `agents`); after a stage, when at least two finished agents and `consensus` of them give
+    // one answer, the rest never start (DeepConf's adaptive sampling: docs/eval.md).
+    int32_t        warmup_agents      = 0;     // confidence: the first stage, W; 0: 2
+    double         consensus          = 0.75;  // confidence: share of the finished agents that ends it; > 1: never
     double         keep_percent       = 90.0;  // confidence: keep the top eta% (90: DeepConf-high, 10: -low)
-    double         stop_threshold     = NAN;   // confidence: a fixed early-stop threshold instead of the warm-up's
+    bool           trace_stop         = false; // confidence: also stop later agents whose window falls under the warm-up's threshold
+    double         stop_threshold     = NAN;   // confidence: a fixed trace-stop threshold instead of the warm-up's (implies trace_stop)
     int32_t        synth_answer_chars = 400;   // synthesize: each agent's answer is cut to this
     answer_options answer;                     // how to read final answers (json field, ...)
 
@@ -74,6 +79,7 @@ enum agent_status {
     AGENT_STATUS_STOPPED_EARLY,  // confidence fell under the threshold
     AGENT_STATUS_BUDGET,         // the total token budget ran out
     AGENT_STATUS_CANCELLED,
+    AGENT_STATUS_SKIPPED,        // never started: the agents before it already agreed
 };
 const char * agent_status_name(agent_status s);
 

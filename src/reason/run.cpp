@@ -51,6 +51,7 @@ const char * agent_status_name(agent_status s) {
         case AGENT_STATUS_STOPPED_EARLY: return "stopped early";
         case AGENT_STATUS_BUDGET:        return "budget";
         case AGENT_STATUS_CANCELLED:     return "cancelled";
+        case AGENT_STATUS_SKIPPED:       return "skipped";
     }
     return "unknown";
 }
@@ -65,6 +66,7 @@ void reason_params::validate() const {
     if (confidence_window < 1) throw input_error("confidence_window must be positive");
     if (warmup_agents < 0 || warmup_agents > agents) throw input_error("warmup_agents must be between 0 and agents");
     if (!(keep_percent > 0.0 && keep_percent <= 100.0)) throw input_error("keep_percent must be in (0, 100]");
+    if (!(consensus > 0.0)) throw input_error("consensus must be above 0 (above 1: every agent runs)");
     if (max_subtasks < 1 || max_subtasks > 16) throw input_error("max_subtasks must be between 1 and 16");
     if (temperature_spread < 0.0f || temperature_spread > 2.0f) throw input_error("temperature_spread must be in [0, 2]");
 }

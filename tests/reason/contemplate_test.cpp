@@ -120,6 +120,43 @@ TEST_P(modes, online_early_stop_stops_low_confidence_agents_and_frees_them) {
     EXPECT_EQ(s.n_live(), 0);
 }
 
+// Greedy agents all write the same text: the first stage (2 agents) agrees, and the other
+// agents never start. With consensus above 1 every agent runs, and gives that same answer.
+TEST_P(modes, confidence_stops_starting_agents_once_the_first_agree) {
+    session s(*mdl, context_small(8, 4096));
+    auto    p  = contemplate_params(6, 0.0f, 16);
+    p.aggregate = AGGREGATE_KIND_CONFIDENCE;
+    const auto r = reason_run(s, question("What is 2 + 2?"), {}, p);
+    ASSERT_EQ(r.agents.size(), 6u);
+    int generated = 0;
+    for (const auto & a : r.agents) {
+        if (a.index < 2) {
+            EXPECT_TRUE(a.status == AGENT_STATUS_DONE || a.status == AGENT_STATUS_LENGTH) << a.index;
+            EXPECT_GT(a.reasoning_tokens + a.answer_tokens, 0) << a.index;
+        } else {
+            EXPECT_EQ(a.status, AGENT_STATUS_SKIPPED) << a.index;
+            EXPECT_EQ(a.reasoning_tokens + a.answer_tokens, 0) << a.index;
+            EXPECT_FALSE(a.kept) << a.index;
+        }
+        generated += a.reasoning_tokens + a.answer_tokens;
+    }
+    EXPECT_EQ(r.reasoning_tokens + r.answer_tokens, generated);
+    EXPECT_EQ(r.agents[0].content, r.agents[1].content);
+    EXPECT_EQ(r.content, r.agents[0].content);
+    EXPECT_EQ(s.n_live(), 0);
+
+    p.consensus     = 1.5;  // never: stages of 2, 4, then all 6
+    const auto all  = reason_run(s, question("What is 2 + 2?"), {}, p);
+    ASSERT_EQ(all.agents.size(), 6u);
+    for (const auto & a : all.agents) {
+        EXPECT_NE(a.status, AGENT_STATUS_SKIPPED) << a.index;
+        // Later stages decode the prompt's last token again: the same text, up to near ties.
+        EXPECT_EQ(a.content, r.agents[0].content) << a.index;
+    }
+    EXPECT_EQ(all.content, r.content);
+    EXPECT_EQ(s.n_live(), 0);
+}
+
 TEST_P(modes, offline_confidence_keeps_the_top_traces) {
     session s(*mdl, context_small(8, 4096));
     auto    p        = contemplate_params(4, 1.0f, 12);
