@@ -61,13 +61,11 @@ int eval_command(eval_cli_options & o, std::atomic<bool> & cancel) {
     session ses(*mdl, context_params_make(mo, agents + 2));
 
     const bool tty = is_tty(stderr);
-    auto       shown = std::chrono::steady_clock::time_point();
+    progress_throttle throttle(tty, 15);
     const auto reports = eval::eval_run(
         ses, *mdl, items, o.eval,
         [&](const eval::eval_progress & p) {
-            const auto now = std::chrono::steady_clock::now();
-            if (p.done < p.total && now - shown < std::chrono::seconds(tty ? 1 : 15)) return;
-            shown = now;
+            if (!throttle.due(p.done >= p.total)) return;
             fprintf(stderr, "%s%zu/%zu  %s: %d/%d right%s", tty ? "\r\033[K" : "", p.done, p.total, p.mode.c_str(),
                     p.correct, p.answered, tty ? "" : "\n");
             fflush(stderr);

@@ -43,6 +43,13 @@ void progress_bar::done() {
     }
 }
 
+bool progress_throttle::due(bool last) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!last && now - shown_ < every_) return false;
+    shown_ = now;
+    return true;
+}
+
 answer_printer::answer_printer() : tty_(is_tty(stdout)) {}
 
 void answer_printer::reasoning(const std::string & text) {

@@ -12,6 +12,18 @@ bool is_tty(FILE * f);
 // "12.3 MiB", "2.49 GiB"
 std::string bytes_text(double bytes);
 
+// When a line of progress is due: each second on a terminal, every `log_secs` into a log
+// (a log wants few lines), and always for the last one.
+class progress_throttle {
+  public:
+    progress_throttle(bool tty, int log_secs) : every_(tty ? 1 : log_secs) {}
+    bool due(bool last);
+
+  private:
+    std::chrono::seconds                  every_;
+    std::chrono::steady_clock::time_point shown_{};
+};
+
 class progress_bar {
   public:
     explicit progress_bar(std::string label);

@@ -64,10 +64,8 @@ int suite_write(const train_options & o) {
 
 // The step, loss, tokens/s and ETA line: in place on a terminal, every 10 s into a log.
 train::train_progress_fn train_progress_printer(bool tty) {
-    return [tty, shown = std::chrono::steady_clock::time_point()](const train::train_progress & pr) mutable {
-        const auto now = std::chrono::steady_clock::now();
-        if (pr.step < pr.steps && now - shown < std::chrono::seconds(tty ? 1 : 10)) return;
-        shown = now;
+    return [tty, throttle = progress_throttle(tty, 10)](const train::train_progress & pr) mutable {
+        if (!throttle.due(pr.step >= pr.steps)) return;
         const int width = 30, fill = (int) (width * (double) pr.step / std::max(1, pr.steps));
         fprintf(stderr, "%sstep %d/%d [%.*s%*s] loss %.3f  %.0f tok/s  ETA %s%s", tty ? "\r\033[K" : "", pr.step,
                 pr.steps, fill, "##############################", width - fill, "", pr.loss, pr.tokens_per_s,
@@ -100,10 +98,8 @@ int compress_command(train_options & o, std::atomic<bool> & cancel) {
             (unsigned long long) o.p.seed);
     const auto r = train::compress_run(
         o.c,
-        [&, shown = std::chrono::steady_clock::time_point()](const train::compress_sampling_progress & pr) mutable {
-            const auto now = std::chrono::steady_clock::now();
-            if (pr.done < pr.total && now - shown < std::chrono::seconds(tty ? 1 : 10)) return;
-            shown = now;
+        [&, throttle = progress_throttle(tty, 10)](const train::compress_sampling_progress & pr) mutable {
+            if (!throttle.due(pr.done >= pr.total)) return;
             fprintf(stderr, "%ssampling %d/%d problems, %d solved  %.0f tok/s  ETA %s%s", tty ? "\r\033[K" : "", pr.done,
                     pr.total, pr.solved, pr.tokens_per_s, clock_text(pr.eta_secs).c_str(), tty ? "" : "\n");
             fflush(stderr);

@@ -1,5 +1,6 @@
 #include "engine/grammar-bounds.h"
 
+#include "engine/text-trim.h"
 #include "json.h"
 
 #include <algorithm>
@@ -70,12 +71,6 @@ static std::vector<std::string> group_alternatives(const std::string & line, siz
     return {};
 }
 
-static std::string trimmed(const std::string & s) {
-    const size_t a = s.find_first_not_of(' ');
-    const size_t b = s.find_last_not_of(' ');
-    return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
-}
-
 // ((P1 | P2 | ...) space)*  ->  (P1 space) ((P2 space))? ...  for required P1
 static std::string atem_params_in_order(const std::string & line, const std::vector<std::string> & required) {
     const std::string first = "((\"<atem:parameter name=\\\"\" ";
@@ -88,7 +83,7 @@ static std::string atem_params_in_order(const std::string & line, const std::vec
     if (alts.empty() || alt_close == std::string::npos || line.compare(alt_close + 1, tail.size(), tail) != 0) return line;
     std::string seq;
     for (const auto & alt : alts) {
-        const std::string a = trimmed(alt);
+        const std::string a = trim(alt, " ");
         // ("<atem:parameter name=\"" "NAME" "\">") ...
         const size_t q1 = a.find("\" \"");
         const size_t q2 = q1 == std::string::npos ? q1 : a.find('"', q1 + 3);

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "engine/build-version.h"
+#include "engine/text-trim.h"
 #include "ggml-backend.h"
 
 namespace muse {
@@ -68,12 +69,6 @@ constexpr kernel_need k_kernel_needs[] = {
     { "AVX512_BF16", "avx512_bf16" },
     { "AMX_INT8", "amx_int8" },
 };
-
-std::string trim(const std::string & s) {
-    const auto b = s.find_first_not_of(" \t");
-    const auto e = s.find_last_not_of(" \t\r\n");
-    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
 
 // The first processor's "model name" and "flags" (every core of one machine has the same).
 void cpu_read(system_info & s) {

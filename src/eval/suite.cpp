@@ -1,6 +1,7 @@
 #include "eval/suite.h"
 
 #include "engine/error.h"
+#include "engine/text-trim.h"
 #include "reason/answer.h"
 
 #include <nlohmann/json.hpp>
@@ -13,12 +14,6 @@
 namespace muse::eval {
 
 namespace {
-
-std::string trim(const std::string & s) {
-    const size_t a = s.find_first_not_of(" \t\r\n");
-    if (a == std::string::npos) return "";
-    return s.substr(a, s.find_last_not_of(" \t\r\n") - a + 1);
-}
 
 checker_kind checker_parse(const std::string & name, const std::string & where) {
     for (checker_kind k : { CHECKER_KIND_EXACT, CHECKER_KIND_NUMERIC, CHECKER_KIND_REGEX, CHECKER_KIND_JSON }) {

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "engine/error.h"
+#include "engine/text-trim.h"
 #include "pull/curl-handle.h"
 #include "pull/sha256.h"
 #include "pull/unique-fd.h"
@@ -44,12 +45,6 @@ std::string lower(std::string s) {
         c = (char)std::tolower((unsigned char)c);
     }
     return s;
-}
-
-std::string trim(const std::string & s) {
-    const size_t b = s.find_first_not_of(" \t\r\n");
-    const size_t e = s.find_last_not_of(" \t\r\n");
-    return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
 uint64_t to_u64(const std::string & s) {

@@ -1,5 +1,7 @@
 #include "reason/answer.h"
 
+#include "engine/text-trim.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -11,13 +13,6 @@
 namespace muse::reason {
 
 namespace {
-
-std::string trim(const std::string & s) {
-    size_t a = 0, b = s.size();
-    while (a < b && std::isspace((unsigned char) s[a])) a++;
-    while (b > a && std::isspace((unsigned char) s[b - 1])) b--;
-    return s.substr(a, b - a);
-}
 
 std::string lower(std::string s) {
     for (auto & c : s) c = (char) std::tolower((unsigned char) c);

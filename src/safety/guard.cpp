@@ -9,6 +9,7 @@
 #include "engine/error.h"
 #include "engine/model.h"
 #include "engine/session.h"
+#include "engine/text-trim.h"
 
 namespace muse::safety {
 
@@ -29,15 +30,6 @@ std::vector<const policy_category *> guarded_categories(const policy & p) {
             out.push_back(&c);
     }
     return out;
-}
-
-std::string trimmed(const std::string & s) {
-    size_t a = 0, b = s.size();
-    while (a < b && std::isspace((unsigned char)s[a]))
-        ++a;
-    while (b > a && std::isspace((unsigned char)s[b - 1]))
-        --b;
-    return s.substr(a, b - a);
 }
 
 std::string lower(std::string s) {
@@ -89,10 +81,10 @@ std::string guard_grammar(const policy & p) {
 
 guard_verdict guard_parse(const std::string & text) {
     guard_verdict     v;
-    const std::string t     = trimmed(text);
+    const std::string t     = trim(text);
     const size_t      nl    = t.find_first_of("\r\n");
-    const std::string first = lower(trimmed(t.substr(0, nl)));
-    const std::string rest  = nl == std::string::npos ? "" : trimmed(t.substr(nl));
+    const std::string first = lower(trim(t.substr(0, nl)));
+    const std::string rest  = nl == std::string::npos ? "" : trim(t.substr(nl));
     if (first == "safe") {
         v.parsed = rest.empty();
         return v;

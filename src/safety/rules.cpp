@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "engine/text-trim.h"
 #include "safety/rule-book.h"
 #include "safety/text-views.h"
 
@@ -23,20 +24,13 @@ struct compiled_book {
     std::unordered_map<std::string, std::vector<int>> by_key;  // first word's first 3 letters (or all of it)
 };
 
-std::string trim(const std::string & s) {
-    const size_t a = s.find_first_not_of(' ');
-    if (a == std::string::npos)
-        return "";
-    return s.substr(a, s.find_last_not_of(' ') - a + 1);
-}
-
 void phrases_add(compiled_book & cb, const std::string & alternatives, int rule, int group) {
     size_t start = 0;
     while (start <= alternatives.size()) {
         size_t bar = alternatives.find('|', start);
         if (bar == std::string::npos)
             bar = alternatives.size();
-        const std::string alt = trim(alternatives.substr(start, bar - start));
+        const std::string alt = trim(alternatives.substr(start, bar - start), " ");
         start                 = bar + 1;
         if (alt.empty())
             continue;

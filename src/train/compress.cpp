@@ -5,6 +5,7 @@
 #include "engine/error.h"
 #include "engine/model.h"
 #include "engine/session.h"
+#include "engine/text-trim.h"
 #include "reason/modes.h"
 #include "train/examples.h"
 #include "train/tasks.h"
@@ -15,12 +16,6 @@
 namespace muse::train {
 
 namespace {
-
-std::string trimmed(const std::string & s) {
-    const size_t a = s.find_first_not_of(" \t\r\n");
-    if (a == std::string::npos) return "";
-    return s.substr(a, s.find_last_not_of(" \t\r\n") - a + 1);
-}
 
 void params_check(const compress_params & p) {
     if (p.train.model_path.empty()) throw input_error("the compression stage needs the base model (-m FILE.gguf, F32)");
@@ -71,10 +66,9 @@ compress_result compress_run(const compress_params & p, const compress_sampling_
             const task_item it = gen.next();
             // What sampling cannot make here (a tool call, an answer without reasoning) is
             // replayed from the suite, in the base run's proportions.
-            const bool instant = it.kind != TASK_KIND_PRODUCT &&
-                                 std::uniform_real_distribution<double>(0, 1)(style_rng) < p.train.instant_share;
-            if (it.kind == TASK_KIND_PRODUCT || instant) {
-                texts.push_back(writer.text(it, instant ? EXAMPLE_STYLE_INSTANT : EXAMPLE_STYLE_THINKING));
+            const example_style style = example_style_draw(it, p.train.instant_share, style_rng);
+            if (it.kind == TASK_KIND_PRODUCT || style == EXAMPLE_STYLE_INSTANT) {
+                texts.push_back(writer.text(it, style));
                 r.replayed++;
                 continue;
             }
@@ -91,7 +85,7 @@ compress_result compress_run(const compress_params & p, const compress_sampling_
             rp.sampling.seed        = (uint32_t) (p.train.seed * 7919 + (uint64_t) i * (uint64_t) p.samples);
             const chat_request        req = example_request(it, EXAMPLE_STYLE_THINKING, python);
             const reason::reason_result res = reason::reason_run(ses, req, {}, rp, {}, cancel);
-            const double ref = (double) mdl.tokenize(trimmed(it.reasoning)).size();
+            const double ref = (double) mdl.tokenize(trim(it.reasoning)).size();
             const reason::agent_report * best = nullptr;
             double                       best_reward = 0;
             double best_tokens = 0;
@@ -99,13 +93,13 @@ compress_result compress_run(const compress_params & p, const compress_sampling_
                 if (a.role != "agent") continue;
                 generated += a.reasoning_tokens + a.answer_tokens;
                 r.samples++;
-                const bool correct = a.status == reason::AGENT_STATUS_DONE && trimmed(a.content) == it.answer &&
-                                     !trimmed(a.reasoning).empty();
+                const bool correct = a.status == reason::AGENT_STATUS_DONE && trim(a.content) == it.answer &&
+                                     !trim(a.reasoning).empty();
                 if (!correct) continue;
                 r.correct_samples++;
                 // Counted as the written trace is (its text tokenized), not as generated
                 // (which adds the channel's markers), so the two compare.
-                const double tokens = (double) mdl.tokenize(trimmed(a.reasoning)).size();
+                const double tokens = (double) mdl.tokenize(trim(a.reasoning)).size();
                 sampled_sum += tokens;
                 const double reward = 1.0 - p.length_penalty * tokens / std::max(1.0, ref);
                 if (!best || reward > best_reward) {
@@ -120,7 +114,7 @@ compress_result compress_run(const compress_params & p, const compress_sampling_
                 ref_sum += ref;
                 kept_sum += best_tokens;
                 task_item kept = it;
-                kept.reasoning = trimmed(best->reasoning);
+                kept.reasoning = trim(best->reasoning);
                 texts.push_back(writer.text(kept, EXAMPLE_STYLE_THINKING));
             }
             if (on_sampling) {

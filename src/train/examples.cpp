@@ -32,6 +32,12 @@ std::string turn_end(const model & mdl, const chat_request & request) {
 
 }  // namespace
 
+example_style example_style_draw(const task_item & item, double instant_share, std::mt19937_64 & rng) {
+    if (item.kind == TASK_KIND_PRODUCT) return EXAMPLE_STYLE_THINKING;
+    return std::uniform_real_distribution<double>(0, 1)(rng) < instant_share ? EXAMPLE_STYLE_INSTANT
+                                                                             : EXAMPLE_STYLE_THINKING;
+}
+
 chat_request example_request(const task_item & item, example_style style, const chat_tool & python) {
     chat_request r;
     r.messages.push_back({ "user", item.question, {}, "", {}, "", "" });

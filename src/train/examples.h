@@ -7,6 +7,7 @@
 #include "train/tasks.h"
 
 #include <map>
+#include <random>
 #include <string>
 #include <utility>
 
@@ -20,6 +21,10 @@ enum example_style {
     EXAMPLE_STYLE_THINKING,  // reasoning trace, then the answer
     EXAMPLE_STYLE_INSTANT,   // thinking switched off: the answer alone
 };
+
+// The style an item is written in: a product thinks (its tool call is made while thinking);
+// any other item answers without reasoning with probability `instant_share`, drawn from `rng`.
+example_style example_style_draw(const task_item & item, double instant_share, std::mt19937_64 & rng);
 
 // The request muse sends for `item` (one user message; the python tool for a product item).
 chat_request example_request(const task_item & item, example_style style, const chat_tool & python);

@@ -110,10 +110,7 @@ std::vector<std::string> suite_texts(const model & mdl, const train_params & p) 
     texts.reserve((size_t) p.examples);
     for (int64_t i = 0; i < p.examples; i++) {
         const task_item it = gen.next();
-        // Tool calls are made while thinking; the instant share answers the rest directly.
-        const bool instant = it.kind != TASK_KIND_PRODUCT &&
-                             std::uniform_real_distribution<double>(0, 1)(style_rng) < p.instant_share;
-        texts.push_back(writer.text(it, instant ? EXAMPLE_STYLE_INSTANT : EXAMPLE_STYLE_THINKING));
+        texts.push_back(writer.text(it, example_style_draw(it, p.instant_share, style_rng)));
     }
     return texts;
 }

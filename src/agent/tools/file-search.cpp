@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "agent/text-cap.h"
+#include "engine/text-trim.h"
 
 namespace muse::agent {
 
@@ -48,13 +49,6 @@ std::string squeeze(const std::string & s) {
     return out;
 }
 
-std::string trimmed(const std::string & s) {
-    size_t a = 0, b = s.size();
-    while (a < b && is_space(s[a])) ++a;
-    while (b > a && is_space(s[b - 1])) --b;
-    return s.substr(a, b - a);
-}
-
 class file_search final : public tool {
   public:
     file_search(store::database & db, embed_fn embed, file_search_limits lim) :
@@ -73,10 +67,10 @@ class file_search final : public tool {
 
     tool_result call(const json & args, const tool_context & ctx) override {
         auto q = args.find("query");
-        if (q == args.end() || !q->is_string() || trimmed(q->get<std::string>()).empty()) {
+        if (q == args.end() || !q->is_string() || trim(q->get<std::string>()).empty()) {
             return tool_error_result("file_search needs a non-empty string 'query': the words to look for");
         }
-        const std::string query = trimmed(q->get<std::string>());
+        const std::string query = trim(q->get<std::string>());
         size_t            n     = lim_.default_results;
         if (auto m = args.find("max_results"); m != args.end() && !m->is_null()) {
             if (!m->is_number()) return tool_error_result("file_search: 'max_results' must be a number from 1 to " +

@@ -1,5 +1,7 @@
 #include "agent/tools/memory-tools.h"
 
+#include "engine/text-trim.h"
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -10,13 +12,6 @@ using json = nlohmann::json;
 namespace {
 
 
-
-std::string trimmed(const std::string & s) {
-    const char * ws = " \t\r\n\f\v";
-    const size_t a  = s.find_first_not_of(ws);
-    if (a == std::string::npos) return "";
-    return s.substr(a, s.find_last_not_of(ws) - a + 1);
-}
 
 const char * k_memory_off =
     "memory is turned off for this user: nothing is remembered or forgotten. Tell the user they can turn it on in "
@@ -38,8 +33,8 @@ class remember final : public tool {
 
     tool_result call(const json & args, const tool_context & ctx) override {
         auto text = tool_arg_string(args, "text");
-        if (!text || trimmed(*text).empty()) return tool_error_result("remember needs a non-empty string 'text': the fact to keep");
-        const std::string fact = trimmed(*text);
+        if (!text || trim(*text).empty()) return tool_error_result("remember needs a non-empty string 'text': the fact to keep");
+        const std::string fact = trim(*text);
         if (fact.size() > lim_.max_bytes) {
             return tool_error_result("remember: the text is " + std::to_string(fact.size()) + " bytes; a memory holds at most " +
                                 std::to_string(lim_.max_bytes) + ": keep one short fact");
@@ -88,9 +83,9 @@ class forget final : public tool {
 
     tool_result call(const json & args, const tool_context & ctx) override {
         auto id = tool_arg_string(args, "id");
-        if (!id || trimmed(*id).empty()) return tool_error_result("forget needs the memory item's 'id' (mem_...)");
+        if (!id || trim(*id).empty()) return tool_error_result("forget needs the memory item's 'id' (mem_...)");
         if (!db_.memory_enabled(ctx.user_id)) return tool_error_result(std::string("forget: ") + k_memory_off);
-        const std::string key = trimmed(*id);
+        const std::string key = trim(*id);
         if (!db_.memory_delete(ctx.user_id, key)) {
             return tool_error_result("forget: the user has no memory item '" + key.substr(0, 64) +
                                 "'; use an id from the user's memory as shown to you");

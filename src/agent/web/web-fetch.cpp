@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "engine/text-trim.h"
 #include "pull/curl-handle.h"
 
 namespace muse::agent {
@@ -42,12 +43,6 @@ std::string lower(std::string s) {
     for (auto & c : s)
         c = (char)std::tolower((unsigned char)c);
     return s;
-}
-
-std::string trim(const std::string & s) {
-    const size_t b = s.find_first_not_of(" \t\r\n");
-    const size_t e = s.find_last_not_of(" \t\r\n");
-    return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
 // "text/html; charset=UTF-8" -> ("text/html", "utf-8").
