@@ -29,6 +29,10 @@ struct eval_cli_options {
     bool                     outcomes = false;
     int                      limit    = 0;
     eval::eval_options       eval;
+    // The confidence aggregate's staging, for every confidence mode of the list.
+    double                   consensus     = reason::reason_params{}.consensus;
+    int32_t                  warmup_agents = 0;
+    bool                     trace_stop    = false;
 };
 
 int eval_command(eval_cli_options & o, std::atomic<bool> & cancel) {
@@ -37,7 +41,11 @@ int eval_command(eval_cli_options & o, std::atomic<bool> & cancel) {
     o.eval.modes   = eval::eval_modes_parse(o.modes);
     int32_t agents = 1;
     bool    tools  = false;
-    for (const auto & m : o.eval.modes) {
+    if (!(o.consensus > 0)) throw input_error("--consensus must be above 0 (above 1: every agent runs)");
+    for (auto & m : o.eval.modes) {
+        m.reason.consensus     = o.consensus;
+        m.reason.warmup_agents = std::min(o.warmup_agents, m.reason.agents);
+        m.reason.trace_stop    = o.trace_stop;
         if (m.reason.mode == reason::REASON_MODE_CONTEMPLATE) agents = std::max(agents, m.reason.agents);
         tools = tools || m.tools;
     }
@@ -103,6 +111,12 @@ void eval_command_add(CLI::App & app, command_runner & runner) {
     cmd->add_option("--limit", o->limit, "Only the first N items (0: all)")->capture_default_str();
     cmd->add_option("--json", o->json_out, "Also write the results as JSON to this file");
     cmd->add_flag("--outcomes", o->outcomes, "With --json: every item's outcome too");
+    cmd->add_option("--consensus", o->consensus,
+                    "confidence modes: the share of the finished agents (at least 2) that agree and end it (above 1: every agent runs)")
+        ->capture_default_str();
+    cmd->add_option("--warmup-agents", o->warmup_agents, "confidence modes: agents of the first stage, W; then 2W, 4W, ... (0: 2)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_flag("--trace-stop", o->trace_stop, "confidence modes: also stop later agents under the first stage's threshold");
     cmd->add_option("--tools", o->agent.tools, "Tools for the +tools modes, e.g. python")->delimiter(',');
     cmd->callback([o, &runner] { runner.run = [o](std::atomic<bool> & cancel) { return eval_command(*o, cancel); }; });
 }

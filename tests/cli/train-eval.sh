@@ -74,5 +74,19 @@ right=$(/usr/bin/python3 -c "import json; print(json.load(open('$tmp/arith.json'
 [ "$right" -ge 24 ]
 check "muse-arith answers at least 24 of 40 held-out sums, differences and products ($right right)" $? "$out"
 
+# Staged confidence on a model whose agents agree: the staged default starts fewer agents than
+# vote, and --consensus above 1 starts all of them, so it spends what vote spends.
+tokens() { /usr/bin/python3 -c "import json; print(' '.join('%.1f' % m['reasoning_tokens'] for m in json.load(open('$1'))['modes']))"; }
+"$muse" eval -m "$arith" --suite "$src/data/eval/arith-easy.jsonl" --limit 20 --modes contemplate:8:vote,contemplate:8:confidence \
+    --max-tokens 256 --json "$tmp/staged.json" >/dev/null 2>&1 &&
+"$muse" eval -m "$arith" --suite "$src/data/eval/arith-easy.jsonl" --limit 20 --modes contemplate:8:confidence \
+    --consensus 1.5 --max-tokens 256 --json "$tmp/all.json" >/dev/null 2>&1
+read -r vote staged <<<"$(tokens "$tmp/staged.json")"
+all=$(tokens "$tmp/all.json")
+/usr/bin/python3 -c "import sys; v, s, a = map(float, sys.argv[1:]); sys.exit(0 if s < 0.8 * v and a == v else 1)" "$vote" "$staged" "$all"
+check "staged confidence spends less than vote ($staged < $vote reasoning tokens), --consensus 1.5 the same ($all)" $?
+expect_error "a consensus of 0" "--consensus must be above 0" -- \
+    eval -m "$models/qwen3-tiny.gguf" --suite "$tmp/s.jsonl" --modes contemplate:2:confidence --consensus 0
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
