@@ -1,5 +1,7 @@
 #include "cli/agents-view.h"
 
+#include "engine/text-trim.h"
+
 namespace muse::cli {
 
 static std::string one_line(const std::string & s, size_t width) {
@@ -54,14 +56,12 @@ void agents_table_print(FILE * out, const reason::reason_result & r) {
         const std::string role = reason::text_clip(a.role, 21);
         const std::string ans  = a.extracted.empty() ? "-" : reason::text_clip(a.extracted.value, 19);
         std::string status = reason::agent_status_name(a.status);
-        if (!a.kept) status += " (cut)";
+        if (!a.kept && a.status != reason::AGENT_STATUS_SKIPPED) status += " (cut)";
         fprintf(out, "%-3d %-22s %-13s %7d %7d %8.3f %8.3f  %-20s\n", a.index, role.c_str(), status.c_str(),
                 a.reasoning_tokens, a.answer_tokens, a.mean_confidence, a.lowest_confidence, ans.c_str());
     }
     // The answer as printed above the table (the extracted column holds the voted form).
-    std::string answer = r.content;
-    const size_t first = answer.find_first_not_of(" \t\r\n");
-    answer = first == std::string::npos ? "" : answer.substr(first, answer.find_last_not_of(" \t\r\n") - first + 1);
+    const std::string answer = trim(r.content);
     fprintf(out, "final answer: %s\n", answer.empty() ? "-" : answer.c_str());
 }
 

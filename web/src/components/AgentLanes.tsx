@@ -1,4 +1,4 @@
-import { laneLabel, orchestratePhase, planSteps } from "../state/plan";
+import { laneLabel, laneState, orchestratePhase, planSteps } from "../state/plan";
 import type { AgentLane, Turn, VoteRow } from "../state/turn";
 
 // One lane per agent (contemplate) or pass (orchestrate: planner, sub-agents, merger).
@@ -11,7 +11,7 @@ export function AgentLanes({ lanes, total, mode = null }: { lanes: AgentLane[]; 
   return (
     <div class="lanes" aria-label="Agents">
       {shown.map((l) => {
-        const state = l.stoppedEarly ? "stopped early" : l.finished ? "finished" : l.reasoning ? "reasoning" : "answering";
+        const state = laneState(l);
         return (
           <div class={`lane ${l.reasoning && !l.finished ? "dim" : ""}`} data-testid="agent-lane" data-state={state} key={l.index}>
             <span class="lane-name" title={l.role ?? undefined}>{laneLabel(l, mode)}</span>

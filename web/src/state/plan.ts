@@ -18,8 +18,10 @@ export function orchestratePhase(turn: Pick<Turn, "plan" | "lanes" | "status">):
   return planner?.finished ? "working" : "planning";
 }
 
-function laneState(l: AgentLane | undefined): string {
+// What a lane shows: its state from the stream, or from the final report once it came.
+export function laneState(l: AgentLane | undefined): string {
   if (!l) return "waiting";
+  if (l.skipped) return "skipped";
   return l.stoppedEarly ? "stopped early" : l.finished ? "finished" : l.reasoning ? "reasoning" : "answering";
 }
 

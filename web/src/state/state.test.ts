@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { StoredMessage } from "../api/types";
 import { conversationPath, newestLeaf } from "./tree";
 import { applyChunk, newTurn, voteRows } from "./turn";
+import { laneState } from "./plan";
 
 const m = (id: string, role: "user" | "assistant", parent_id: string | null): StoredMessage => ({
   id, role, content: id, parent_id,
@@ -47,6 +48,19 @@ describe("turn", () => {
     const rows = voteRows(t.agents);
     expect(rows[0]).toEqual({ answer: "391", agents: [0, 1], confidence: 0.8 });
     expect(rows[1]!.agents).toEqual([2]);
+  });
+
+  it("shows staged confidence's skipped agents as skipped, and leaves them out of the vote", () => {
+    let t = newTurn(0);
+    t = applyChunk(t, { choices: [], muse: { event: "agent", agent: 0, tokens: 40, reasoning: false } }, 10);
+    t = applyChunk(t, { choices: [], muse: { event: "agent", agent: 1, tokens: 38, reasoning: false } }, 20);
+    t = applyChunk(t, { choices: [{ index: 0, delta: { content: "7694" }, finish_reason: "stop" }],
+      muse: { agents: [{ index: 0, status: "done", answer: "7694", mean_confidence: 0.9 }, { index: 1, status: "done", answer: "7694", mean_confidence: 0.8 },
+        { index: 2, status: "skipped", answer: "" }, { index: 3, status: "skipped", answer: "" }], agreement: 1 } }, 30);
+    expect(t.lanes.map((l) => [l.index, laneState(l)])).toEqual([[0, "finished"], [1, "finished"], [2, "skipped"], [3, "skipped"]]);
+    const rows = voteRows(t.agents);
+    expect(rows.map((r) => [r.answer, r.agents])).toEqual([["7694", [0, 1]]]);
+    expect(rows[0]!.confidence).toBeCloseTo(0.85);
   });
 
   it("tracks a tool call from start to its artifact", () => {

@@ -9,6 +9,7 @@ export interface AgentLane {
   reasoning: boolean;
   finished: boolean;
   stoppedEarly: boolean;
+  skipped?: boolean; // from the final report: never started, the agents before it agreed
   role?: string; // from the final report: "agent", "planner", "sub-agent: <title>", "merger", "synthesis"
 }
 
@@ -137,6 +138,7 @@ function mergeLanes(lanes: AgentLane[], agents: AgentReport[]): AgentLane[] {
       reasoning: false,
       finished: true,
       stoppedEarly: a.stopped_early ?? false,
+      skipped: a.status === "skipped",
       ...(typeof a.role === "string" ? { role: a.role } : {}),
     };
   });
@@ -191,6 +193,7 @@ export interface VoteRow {
 export function voteRows(agents: AgentReport[]): VoteRow[] {
   const rows = new Map<string, { agents: number[]; confidences: number[] }>();
   for (const a of agents) {
+    if (a.status === "skipped") continue; // it never ran, so it has no answer to count
     const answer = (a.answer ?? "").trim();
     const row = rows.get(answer) ?? { agents: [], confidences: [] };
     row.agents.push(a.index);
