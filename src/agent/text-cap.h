@@ -13,6 +13,16 @@ inline size_t utf8_cut(const std::string & text, size_t max) {
     return cut;
 }
 
+// The first `n` characters (code points) of UTF-8 `text`: what JSON Schema's maxLength counts.
+inline std::string utf8_first_chars(const std::string & text, size_t n) {
+    size_t end = 0;
+    for (size_t chars = 0; end < text.size() && chars < n; ++chars) {
+        ++end;
+        while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
+    }
+    return text.substr(0, end);
+}
+
 inline std::string text_cap(const std::string & text, size_t max) {
     if (text.size() <= max) return text;
     const size_t cut = utf8_cut(text, max);

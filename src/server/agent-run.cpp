@@ -81,6 +81,10 @@ agent::vision_fn agent_vision(server_state & st, const std::shared_ptr<agent_sco
 
 }  // namespace
 
+std::shared_ptr<agent::artifact_store> artifact_store_in(store::database & db) {
+    return std::make_shared<store_artifacts>(db);
+}
+
 agent::embed_fn agent_embed_fn(server_state & st) {
     if (!st.embed) return nullptr;
     embedder * e = st.embed;
@@ -154,7 +158,7 @@ std::vector<agent::tool_ptr> agent_tools_select(server_state & st, const std::sh
         }
         if (name == "python" && cfg.python) tools.push_back(cfg.python);
         if (name == "artifacts") {
-            auto store = std::make_shared<store_artifacts>(st.db);
+            auto store = artifact_store_in(st.db);
             tools.push_back(agent::create_artifact_tool(store));
             tools.push_back(agent::update_artifact_tool(store));
         }

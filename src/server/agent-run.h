@@ -31,6 +31,10 @@ server_limits agent_parse_limits(const server_state & st, const std::vector<std:
 // The server's embedding model as the tools' embed_fn (nullptr when none is loaded).
 agent::embed_fn agent_embed_fn(server_state & st);
 
+// The artifacts tools' store in muse serve: the database's artifacts, scoped by the call's user
+// and conversation.
+std::shared_ptr<agent::artifact_store> artifact_store_in(store::database & db);
+
 // The tools named in `names` (each one the operator enabled with `muse serve --tools`; 400
 // naming `param` otherwise).
 std::vector<agent::tool_ptr> agent_tools_select(server_state & st, const std::shared_ptr<agent_scope> & scope,

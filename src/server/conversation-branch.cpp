@@ -1,5 +1,6 @@
 #include "server/conversation-branch.h"
 
+#include "agent/text-cap.h"
 #include "server/json-fields.h"
 
 namespace muse::server {
@@ -40,10 +41,14 @@ conversation_branch conversation_branch_open(server_state & st, const caller & w
     return b;
 }
 
+std::string conversation_message_text(const json & msg) {
+    return msg.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 void conversation_branch_append(server_state & st, const caller & who, conversation_branch & b, const json & msg,
                                 const char * role) {
     if (b.id.empty()) return;
-    const auto m = st.db.message_append_under(who.id, b.id, b.parent_id, msg.value("role", role), msg.dump());
+    const auto m = st.db.message_append_under(who.id, b.id, b.parent_id, msg.value("role", role), conversation_message_text(msg));
     if (!m) return;  // the conversation was deleted meanwhile
     b.parent_id = m->id;
     b.message_ids.push_back(m->id);
@@ -55,8 +60,7 @@ namespace {
 // much was left out.
 std::string output_cut(const std::string & text, size_t max) {
     if (text.size() <= max) return text;
-    size_t end = max;
-    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+    const size_t end = agent::utf8_cut(text, max);
     return text.substr(0, end) + "\n[output cut: " + std::to_string(text.size() - end) + " of " + std::to_string(text.size()) +
            " bytes not stored]";
 }

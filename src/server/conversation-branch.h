@@ -25,6 +25,10 @@ struct conversation_branch {
 // messages or that comes without a conversation_id.
 conversation_branch conversation_branch_open(server_state & st, const caller & who, const nlohmann::json & body);
 
+// The text the store keeps of a message: its JSON, with any byte that is not UTF-8 (a tool's
+// output, a cut made by bytes) as U+FFFD, so that such a message is stored and not lost.
+std::string conversation_message_text(const nlohmann::json & msg);
+
 // Appends `msg` (its role, default `role`) under the branch's last message and records its id.
 // Nothing for a request without a conversation, or one deleted meanwhile (not the caller's error).
 void conversation_branch_append(server_state & st, const caller & who, conversation_branch & b, const nlohmann::json & msg,

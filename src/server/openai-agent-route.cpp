@@ -14,6 +14,7 @@
 #include "server/safety-gate.h"
 #include "server/wire-util.h"
 
+#include <cstdio>
 
 namespace muse::server {
 
@@ -101,8 +102,10 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
         }
         try {
             conversation_branch_append(st, who, *branch, stored, "assistant");
-        } catch (const std::exception &) {
-            // The reply goes out; a store failure is logged by the store, not the client's.
+        } catch (const std::exception & e) {
+            // The reply goes out: the operator hears of the failure, and the reply's
+            // message_ids (no assistant id) tell the client it was not kept.
+            fprintf(stderr, "muse serve: a reply in conversation %s was not stored: %s\n", branch->id.c_str(), e.what());
         }
     };
     auto muse_json = [workspace = scope->workspace, branch](const agent::loop_outcome & o) {

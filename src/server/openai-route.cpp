@@ -12,6 +12,8 @@
 #include "server/safety-gate.h"
 #include "server/wire-util.h"
 
+#include <cstdio>
+
 namespace muse::server {
 
 using json = nlohmann::json;
@@ -239,8 +241,10 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
                 }
                 try {
                     conversation_branch_append(st, who, *branch, stored, "assistant");
-                } catch (const std::exception &) {
-                    // The reply was sent; a store failure is logged by the store, not the client's.
+                } catch (const std::exception & e) {
+                    // The reply was sent: the operator hears of the failure, and the reply's
+                    // message_ids (no assistant id) tell the client it was not kept.
+                    fprintf(stderr, "muse serve: a reply in conversation %s was not stored: %s\n", branch->id.c_str(), e.what());
                 }
                 // The last chunk before [DONE] (the usage one, or one with no choices) says
                 // what the conversation stored.

@@ -1,5 +1,7 @@
 #include "agent/tools/artifacts.h"
 
+#include "agent/text-cap.h"
+
 namespace muse::agent {
 
 using json = nlohmann::json;
@@ -29,9 +31,11 @@ std::optional<artifact_type> artifact_type_parse(const std::string & name) {
     return std::nullopt;
 }
 
+std::string artifact_title(const std::string & title) {
+    return utf8_first_chars(title, k_artifact_title_max);
+}
+
 namespace {
-
-
 
 // What the model gave is the document it meant: an SVG must hold an <svg element, HTML some
 // markup; a document over the limit is refused whole (never stored cut).
@@ -82,7 +86,7 @@ class create_artifact final : public tool {
         if (!type) return tool_error_result("unknown artifact type '" + *type_s + "': use html, svg or markdown");
         if (!content) return tool_error_result("create_artifact needs the document as a string 'content'");
         if (auto p = content_problem(*type, *content, lim_)) return tool_error_result("create_artifact: " + *p);
-        auto a = store_->put(ctx, "", title->substr(0, 120), *type, *content);
+        auto a = store_->put(ctx, "", artifact_title(*title), *type, *content);
         if (!a) return tool_error_result("create_artifact: the artifact could not be stored");
         return stored_result(*a, true);
     }
@@ -116,7 +120,7 @@ class update_artifact final : public tool {
         auto prev = store_->latest(ctx, *id);
         if (!prev) return tool_error_result("this conversation has no artifact '" + *id + "'");
         if (auto p = content_problem(prev->type, *content, lim_)) return tool_error_result("update_artifact: " + *p);
-        auto a = store_->put(ctx, *id, title && !title->empty() ? title->substr(0, 120) : prev->title, prev->type, *content);
+        auto a = store_->put(ctx, *id, title && !title->empty() ? artifact_title(*title) : prev->title, prev->type, *content);
         if (!a) return tool_error_result("this conversation has no artifact '" + *id + "'");
         return stored_result(*a, false);
     }

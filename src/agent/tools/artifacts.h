@@ -40,6 +40,11 @@ struct artifact_limits {
     size_t max_bytes = 1u << 20;  // one document
 };
 
+// A title as the tools keep it: its first k_artifact_title_max characters (the tools' schema
+// says maxLength 120; a cut never falls inside a character).
+inline constexpr size_t k_artifact_title_max = 120;
+std::string artifact_title(const std::string & title);
+
 // The two tools over one store.
 tool_ptr create_artifact_tool(std::shared_ptr<artifact_store> store, artifact_limits limits = {});
 tool_ptr update_artifact_tool(std::shared_ptr<artifact_store> store, artifact_limits limits = {});
