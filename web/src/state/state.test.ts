@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { StoredMessage } from "../api/types";
-import { conversationPath, newestLeaf } from "./tree";
+import { conversationPath, newestLeaf, storedReplyId } from "./tree";
 import { applyChunk, newTurn, voteRows } from "./turn";
 import { laneState } from "./plan";
 
@@ -24,6 +24,18 @@ describe("conversation tree", () => {
     const flat: StoredMessage[] = [{ id: "x", role: "user", content: "a" }, { id: "y", role: "assistant", content: "b" }];
     const path = conversationPath(flat, undefined);
     expect(path.map((p) => [p.message.id, p.siblings.length])).toEqual([["x", 1], ["y", 1]]);
+  });
+
+  it("a turn's stored reply is an assistant message the server has, never the question", () => {
+    // The stream said it stored the question and the answer, or (a server that failed to keep
+    // the answer) the question only: that turn has no stored reply and stays on screen.
+    expect(storedReplyId(tree, ["u2"], undefined)).toBeNull();
+    expect(storedReplyId(tree, ["u1b", "a3"], undefined)).toBe("a3");
+    expect(storedReplyId(tree, ["u1b", "a-missing"], undefined)).toBeNull();
+    // A stream that named no ids: the branch's new last message, when it is an answer.
+    expect(storedReplyId(tree, [], tree[5])).toBe("a3");
+    expect(storedReplyId(tree, [], tree[3])).toBeNull();
+    expect(storedReplyId(tree, [], undefined)).toBeNull();
   });
 
   it("a sibling switch lands on its newest leaf", () => {

@@ -61,6 +61,17 @@ export function newestLeaf(messages: StoredMessage[], fromId: string): string {
   }
 }
 
+// The stored reply of a turn that just ended: of the ids the stream said were stored (or, when
+// it said none, the new last message of the current branch), the last that is an assistant
+// message the server has. null when the reply was not kept: the server stored the question
+// but could not store the answer, or the turn was stopped before it did.
+export function storedReplyId(messages: StoredMessage[], streamIds: string[], newLast: StoredMessage | undefined): string | null {
+  const assistants = new Set(messages.filter((m) => m.role === "assistant").map((m) => m.id));
+  const candidates = streamIds.length > 0 ? streamIds : newLast ? [newLast.id] : [];
+  for (let i = candidates.length - 1; i >= 0; i--) if (assistants.has(candidates[i]!)) return candidates[i]!;
+  return null;
+}
+
 export function textOf(m: StoredMessage): string {
   if (typeof m.content === "string") return m.content;
   if (!m.content) return "";

@@ -7,7 +7,7 @@ import { Composer } from "../components/Composer";
 import { FilesPanel } from "../components/FilesPanel";
 import { promptImages, promptImagesBefore } from "../state/run-images";
 import { storedToolCalls } from "../state/stored-calls";
-import { conversationPath, newestLeaf, textOf } from "../state/tree";
+import { conversationPath, newestLeaf, storedReplyId, textOf } from "../state/tree";
 import { ranPython } from "../state/tool-views";
 import { applyChunk, newTurn, type Turn } from "../state/turn";
 
@@ -126,14 +126,18 @@ export function ChatView({ api, caps, conversationId, onCreated, onChanged, stop
     // The reply the server stored is the new assistant message on the current path.
     const freshPath = conversationPath(fresh.messages, fresh.current_id);
     const last = freshPath[freshPath.length - 1]?.message;
-    const replyId = t.messageIds[t.messageIds.length - 1] ?? (last && last.role === "assistant" && !before.has(last.id) ? last.id : null);
-    if (replyId && fresh.messages.some((m) => m.id === replyId)) {
+    const replyId = storedReplyId(fresh.messages, t.messageIds, last && !before.has(last.id) ? last : undefined);
+    if (replyId) {
       const kept: Turn = t.status === "lost" ? { ...t, status: "done" } : t;
       setExtras((x) => new Map(x).set(replyId, kept));
       setTurn(null);
       setPendingUser(null);
     } else {
       // Not stored (stopped before the server kept it, or an error): the partial answer stays.
+      // A finished answer the server did not keep says so: a reload would not show it.
+      if (t.status === "done") {
+        setTurn({ ...t, status: "error", error: "The server did not keep this answer: it is shown here, but a reload will not show it (the server's log says why)." });
+      }
       setPendingUser(freshPath.some((p) => !before.has(p.message.id) && p.message.role === "user") ? null : content);
     }
   }
