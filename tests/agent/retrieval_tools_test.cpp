@@ -232,4 +232,12 @@ TEST(memory_tools, bad_text_and_memory_off_are_errors_that_store_nothing) {
     EXPECT_EQ(f.db.memory_list(f.ada.id).size(), 1u);
     // Bob's memory is his own switch.
     EXPECT_FALSE(rem->call({ { "text", "likes coffee" } }, f.ctx(f.bob)).is_error);
+    // An unknown id is named in the error, cut between characters (a cut inside one made the
+    // text unstorable).
+    std::string id;
+    for (int i = 0; i < 40; i++) id += "\xd0\x96";
+    const auto unknown = forget_tool(f.db)->call({ { "id", "x" + id } }, f.ctx(f.bob));
+    EXPECT_TRUE(unknown.is_error);
+    EXPECT_NE(unknown.text.find("x" + id.substr(0, 62) + "'"), std::string::npos) << unknown.text;
+    EXPECT_NO_THROW((void) json(unknown.text).dump());
 }

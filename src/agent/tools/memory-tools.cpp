@@ -1,5 +1,7 @@
 #include "agent/tools/memory-tools.h"
 
+#include "agent/text-cap.h"
+
 #include "engine/text-trim.h"
 
 #include <algorithm>
@@ -87,7 +89,7 @@ class forget final : public tool {
         if (!db_.memory_enabled(ctx.user_id)) return tool_error_result(std::string("forget: ") + k_memory_off);
         const std::string key = trim(*id);
         if (!db_.memory_delete(ctx.user_id, key)) {
-            return tool_error_result("forget: the user has no memory item '" + key.substr(0, 64) +
+            return tool_error_result("forget: the user has no memory item '" + key.substr(0, utf8_cut(key, 64)) +
                                 "'; use an id from the user's memory as shown to you");
         }
         tool_result r;
