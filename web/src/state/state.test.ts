@@ -3,6 +3,7 @@ import type { StoredMessage } from "../api/types";
 import { conversationPath, newestLeaf, storedReplyId } from "./tree";
 import { applyChunk, newTurn, voteRows } from "./turn";
 import { laneState } from "./plan";
+import { conversationTitle } from "./title";
 
 const m = (id: string, role: "user" | "assistant", parent_id: string | null): StoredMessage => ({
   id, role, content: id, parent_id,
@@ -83,5 +84,19 @@ describe("turn", () => {
       detail: { artifact: { id: "art_1", version: 2 } }, duration_ms: 12 } }, 9);
     expect(t.tools).toHaveLength(1);
     expect(t.tools[0]).toMatchObject({ name: "artifacts", finished: true, output: "made", durationMs: 12, artifact: { id: "art_1", version: 2 } });
+  });
+});
+
+describe("a new conversation's title", () => {
+  it("is the first message's text, cut by character: an emoji at the cut stays whole or goes", () => {
+    const text = "a".repeat(59) + "\u{1F600}tail";
+    const title = conversationTitle([{ type: "text", text }]);
+    expect(Array.from(title)).toHaveLength(60);
+    expect(title.endsWith("\u{1F600}")).toBe(true);
+    // What the server is sent parses as JSON with no lone surrogate.
+    expect(JSON.stringify(title)).not.toMatch(/\\ud83d/i);
+    expect(conversationTitle([{ type: "text", text: "  hi  " }])).toBe("hi");
+    expect(conversationTitle(null)).toBe("New chat");
+    expect(conversationTitle([{ type: "image_url", image_url: { url: "data:," } }])).toBe("New chat");
   });
 });

@@ -8,6 +8,7 @@ import { FilesPanel } from "../components/FilesPanel";
 import { promptImages, promptImagesBefore } from "../state/run-images";
 import { storedToolCalls } from "../state/stored-calls";
 import { conversationPath, newestLeaf, storedReplyId, textOf } from "../state/tree";
+import { conversationTitle } from "../state/title";
 import { ranPython } from "../state/tool-views";
 import { applyChunk, newTurn, type Turn } from "../state/turn";
 
@@ -72,9 +73,8 @@ export function ChatView({ api, caps, conversationId, onCreated, onChanged, stop
     setError(null);
     let id = conv?.id ?? conversationId;
     if (!id) {
-      const first = content?.map((p) => (p.type === "text" ? p.text : "")).join(" ").trim() || "New chat";
       try {
-        const made = await api.post<Conversation>("/v1/conversations", { title: first.slice(0, 60) });
+        const made = await api.post<Conversation>("/v1/conversations", { title: conversationTitle(content) });
         id = made.id;
         createdHere.current = id;
         setConv({ ...made, messages: [] });
