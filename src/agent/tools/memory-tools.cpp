@@ -1,7 +1,6 @@
 #include "agent/tools/memory-tools.h"
 
 #include "agent/text-cap.h"
-
 #include "engine/text-trim.h"
 
 #include <algorithm>
