@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { StoredMessage } from "../api/types";
 import { conversationPath, newestLeaf, storedReplyId } from "./tree";
-import { applyChunk, newTurn, voteRows } from "./turn";
+import { applyChunk, newTurn, turnNotKept, voteRows } from "./turn";
 import { laneState } from "./plan";
 import { conversationTitle } from "./title";
 
@@ -98,5 +98,23 @@ describe("a new conversation's title", () => {
     expect(conversationTitle([{ type: "text", text: "  hi  " }])).toBe("hi");
     expect(conversationTitle(null)).toBe("New chat");
     expect(conversationTitle([{ type: "image_url", image_url: { url: "data:," } }])).toBe("New chat");
+  });
+});
+
+describe("a turn the server did not keep", () => {
+  it("says so when it finished or lost its connection, and stays as it was when stopped or failed", () => {
+    const t = { ...newTurn(0), content: "partial" };
+    const done = turnNotKept({ ...t, status: "done" });
+    expect(done.status).toBe("error");
+    expect(done.error).toMatch(/did not keep/);
+    expect(done.content).toBe("partial");
+    // No longer "waiting for the server to come back": it came back, without the answer.
+    const lost = turnNotKept({ ...t, status: "lost" });
+    expect(lost.status).toBe("error");
+    expect(lost.error).toMatch(/connection was lost/);
+    const stopped = { ...t, status: "stopped" as const };
+    expect(turnNotKept(stopped)).toBe(stopped);
+    const failed = { ...t, status: "error" as const, error: "400: bad" };
+    expect(turnNotKept(failed)).toBe(failed);
   });
 });

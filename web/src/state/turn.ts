@@ -215,3 +215,17 @@ export function tokensPerSecond(turn: Turn): number | null {
   const seconds = (turn.endedAt - from) / 1000;
   return seconds > 0 ? turn.completionTokens / seconds : null;
 }
+
+// A turn that has ended whose answer the server did not keep (the stored conversation, read
+// again, has no reply for it): it stays on screen, saying so. A finished answer or one cut off
+// by a lost connection becomes an error that says a reload will not show it; a stopped or
+// failed turn already says what happened.
+export function turnNotKept(t: Turn): Turn {
+  if (t.status === "done") {
+    return { ...t, status: "error", error: "The server did not keep this answer: it is shown here, but a reload will not show it (the server's log says why)." };
+  }
+  if (t.status === "lost") {
+    return { ...t, status: "error", error: "The connection was lost and the server did not keep this answer: what came is shown here, but a reload will not show it." };
+  }
+  return t;
+}

@@ -10,7 +10,7 @@ import { storedToolCalls } from "../state/stored-calls";
 import { conversationPath, newestLeaf, storedReplyId, textOf } from "../state/tree";
 import { conversationTitle } from "../state/title";
 import { ranPython } from "../state/tool-views";
-import { applyChunk, newTurn, type Turn } from "../state/turn";
+import { applyChunk, newTurn, turnNotKept, type Turn } from "../state/turn";
 
 interface Props {
   api: Api;
@@ -134,10 +134,8 @@ export function ChatView({ api, caps, conversationId, onCreated, onChanged, stop
       setPendingUser(null);
     } else {
       // Not stored (stopped before the server kept it, or an error): the partial answer stays.
-      // A finished answer the server did not keep says so: a reload would not show it.
-      if (t.status === "done") {
-        setTurn({ ...t, status: "error", error: "The server did not keep this answer: it is shown here, but a reload will not show it (the server's log says why)." });
-      }
+      // A finished (or connection-lost) answer the server did not keep says so.
+      setTurn(turnNotKept(t));
       setPendingUser(freshPath.some((p) => !before.has(p.message.id) && p.message.role === "user") ? null : content);
     }
   }
