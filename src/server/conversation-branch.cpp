@@ -3,6 +3,8 @@
 #include "agent/text-cap.h"
 #include "server/json-fields.h"
 
+#include <cstdio>
+
 namespace muse::server {
 
 using json = nlohmann::json;
@@ -52,6 +54,14 @@ void conversation_branch_append(server_state & st, const caller & who, conversat
     if (!m) return;  // the conversation was deleted meanwhile
     b.parent_id = m->id;
     b.message_ids.push_back(m->id);
+}
+
+void conversation_reply_append(server_state & st, const caller & who, conversation_branch & b, const json & msg) {
+    try {
+        conversation_branch_append(st, who, b, msg, "assistant");
+    } catch (const std::exception & e) {
+        fprintf(stderr, "muse serve: a reply in conversation %s was not stored: %s\n", b.id.c_str(), e.what());
+    }
 }
 
 namespace {

@@ -34,6 +34,11 @@ std::string conversation_message_text(const nlohmann::json & msg);
 void conversation_branch_append(server_state & st, const caller & who, conversation_branch & b, const nlohmann::json & msg,
                                 const char * role);
 
+// Appends an assistant reply that has already gone out to the client, which can no longer
+// hear of a failure: the failure is said on stderr, and the reply's message_ids, without its
+// id, tell the client it was not kept. Never throws.
+void conversation_reply_append(server_state & st, const caller & who, conversation_branch & b, const nlohmann::json & msg);
+
 // The agent's calls (agent_call_json objects) as a stored message keeps them under
 // muse.tool_calls: images as {name, mime_type} (no base64 in the store), output cut at
 // k_stored_output_max bytes with a marker saying so, the rest as the reply showed it.

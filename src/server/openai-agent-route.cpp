@@ -14,8 +14,6 @@
 #include "server/safety-gate.h"
 #include "server/wire-util.h"
 
-#include <cstdio>
-
 namespace muse::server {
 
 using json = nlohmann::json;
@@ -100,13 +98,7 @@ void chat_completions_agent_handle(server_state & st, json body, httplib::Respon
             for (const auto & r : o.calls) calls.push_back(agent_call_json(r));
             stored["muse"] = { { "tool_calls", conversation_tool_calls_stored(calls) } };
         }
-        try {
-            conversation_branch_append(st, who, *branch, stored, "assistant");
-        } catch (const std::exception & e) {
-            // The reply goes out: the operator hears of the failure, and the reply's
-            // message_ids (no assistant id) tell the client it was not kept.
-            fprintf(stderr, "muse serve: a reply in conversation %s was not stored: %s\n", branch->id.c_str(), e.what());
-        }
+        conversation_reply_append(st, who, *branch, stored);
     };
     auto muse_json = [workspace = scope->workspace, branch](const agent::loop_outcome & o) {
         json calls = json::array();

@@ -12,8 +12,6 @@
 #include "server/safety-gate.h"
 #include "server/wire-util.h"
 
-#include <cstdio>
-
 namespace muse::server {
 
 using json = nlohmann::json;
@@ -239,13 +237,7 @@ void chat_completions_handle(server_state & st, const httplib::Request & req, ht
                         if (!v.blocked()) safety_apply(v, stored);
                     }
                 }
-                try {
-                    conversation_branch_append(st, who, *branch, stored, "assistant");
-                } catch (const std::exception & e) {
-                    // The reply was sent: the operator hears of the failure, and the reply's
-                    // message_ids (no assistant id) tell the client it was not kept.
-                    fprintf(stderr, "muse serve: a reply in conversation %s was not stored: %s\n", branch->id.c_str(), e.what());
-                }
+                conversation_reply_append(st, who, *branch, stored);
                 // The last chunk before [DONE] (the usage one, or one with no choices) says
                 // what the conversation stored.
                 if (include_usage || !branch->id.empty()) {
