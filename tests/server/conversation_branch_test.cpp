@@ -9,9 +9,8 @@
 #include "server/agent-run.h"
 #include "server/conversation-branch.h"
 #include "store/database.h"
+#include "store/store_test_util.h"
 
-#include <cstdlib>
-#include <filesystem>
 #include <memory>
 
 using nlohmann::json;
@@ -60,26 +59,17 @@ TEST(conversation_tool_calls_stored, a_short_output_and_no_calls_stay_as_they_ar
 
 namespace {
 
-namespace fs = std::filesystem;
-
 // A data directory with a real store and one user's conversation, removed afterwards.
 struct stored_conversation {
-    fs::path                                root;
+    muse::test::temp_dir                    root;  // declared first: removed after the store closes
     std::unique_ptr<muse::store::database>  db;
     muse::store::user                       alice;
     muse::store::conversation               conv;
 
     stored_conversation() {
-        std::string t = (fs::temp_directory_path() / "muse-branch-XXXXXX").string();
-        EXPECT_NE(::mkdtemp(t.data()), nullptr);
-        root  = t;
-        db    = std::make_unique<muse::store::database>(root);
+        db    = std::make_unique<muse::store::database>(root.path());
         alice = db->user_get_or_create("alice", false);
         conv  = db->conversation_create(alice.id, "Make a tiny game.", "{}");
-    }
-    ~stored_conversation() {
-        db.reset();
-        fs::remove_all(root);
     }
     // Appends `msg` as the routes do and reads it back from the database.
     json append_and_read(const json & msg) {
